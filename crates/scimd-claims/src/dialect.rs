@@ -1,0 +1,334 @@
+//! The SCIM dialects and their mapping to the local dialect.
+//!
+//! Each mappable SCIM attribute is named by its claim URI (DESIGN.md, Claim URIs):
+//! `<schema>:<attr>` for a simple or multi-valued attribute, `<schema>:<attr>.<sub>` for a
+//! sub-attribute of a singular complex attribute. The default mapping is data,
+//! `mappings/scim2.json`, embedded at build time.
+//!
+//! A normalised SCIM resource (as `scimd_core::validate` returns it: names in the schema's
+//! spelling, extension attributes under their schema URI) becomes [`Claims`] with
+//! [`DialectMapping::to_claims`], and claims become a resource again with
+//! [`DialectMapping::to_resource`]. A SCIM attribute with no mapping cannot be written: it is
+//! refused with an error naming it, never dropped.
+
+use crate::claims::Claims;
+use scimd_core::schema::{CORE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
+use scimd_core::{ResourceKind, ScimError, ScimResult};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+const DEFAULT_MAPPING: &str = include_str!("../mappings/scim2.json");
+
+/// Attributes that are not claims: the resource's own identity and metadata, kept by the store
+/// itself, and relations (`members`, `groups`) kept by the store as such.
+const NOT_CLAIMS: [&str; 4] = ["schemas", "id", "meta", "members"];
+
+#[derive(Deserialize)]
+struct MappingFile {
+    mappings: Vec<MappingRow>,
+}
+
+#[derive(Deserialize)]
+struct MappingRow {
+    claim: String,
+    local: String,
+}
+
+/// Where a SCIM attribute sits in a resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ScimLocation {
+    /// The extension URI the attribute sits under, or `None` for a core attribute.
+    extension: Option<String>,
+    attr: String,
+    sub: Option<String>,
+}
+
+/// One row of the mapping, parsed.
+#[derive(Debug, Clone)]
+struct Entry {
+    claim_uri: String,
+    location: ScimLocation,
+    local: String,
+}
+
+/// The mapping between SCIM claim URIs and local claims, for both resource kinds.
+#[derive(Debug, Clone)]
+pub struct DialectMapping {
+    entries: Vec<Entry>,
+    /// Lower-cased SCIM claim URI to the index of its entry.
+    by_claim: HashMap<String, usize>,
+}
+
+/// The core schema whose attributes are written unqualified in a payload of this kind.
+fn core_schema(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => USER_SCHEMA,
+        ResourceKind::Group => GROUP_SCHEMA,
+    }
+}
+
+/// Splits a claim URI into the schema URI and the `attr[.sub]` after its last `:`.
+fn split_claim_uri(uri: &str) -> Option<(&str, &str, Option<&str>)> {
+    let i = uri.rfind(':')?;
+    let (schema, rest) = (&uri[..i], &uri[i + 1..]);
+    Some(match rest.split_once('.') {
+        Some((a, s)) => (schema, a, Some(s)),
+        None => (schema, rest, None),
+    })
+}
+
+impl DialectMapping {
+    /// The shipped default mapping.
+    pub fn builtin() -> ScimResult<Self> {
+        Self::from_json(DEFAULT_MAPPING)
+    }
+
+    /// A mapping from its JSON form (`{"mappings": [{"claim": ..., "local": ...}]}`).
+    pub fn from_json(text: &str) -> ScimResult<Self> {
+        let file: MappingFile = serde_json::from_str(text)
+            .map_err(|e| ScimError::status(500, format!("the claim mapping is not valid: {e}")))?;
+        let mut entries = Vec::with_capacity(file.mappings.len());
+        let mut by_claim = HashMap::new();
+        for row in file.mappings {
+            let Some((schema, attr, sub)) = split_claim_uri(&row.claim) else {
+                return Err(ScimError::status(500, format!("claim URI {} has no attribute", row.claim)));
+            };
+            let is_core = schema.eq_ignore_ascii_case(CORE_SCHEMA)
+                || schema.eq_ignore_ascii_case(USER_SCHEMA)
+                || schema.eq_ignore_ascii_case(GROUP_SCHEMA);
+            let location = ScimLocation {
+                extension: (!is_core).then(|| schema.to_string()),
+                attr: attr.to_string(),
+                sub: sub.map(str::to_string),
+            };
+            if by_claim.insert(row.claim.to_ascii_lowercase(), entries.len()).is_some() {
+                return Err(ScimError::status(500, format!("claim URI {} is mapped twice", row.claim)));
+            }
+            entries.push(Entry { claim_uri: row.claim, location, local: row.local });
+        }
+        Ok(DialectMapping { entries, by_claim })
+    }
+
+    /// The local claim a SCIM claim URI maps to.
+    pub fn local_claim(&self, claim_uri: &str) -> Option<&str> {
+        self.by_claim.get(&claim_uri.to_ascii_lowercase()).map(|&i| self.entries[i].local.as_str())
+    }
+
+    /// The local claim of an attribute of a resource kind: a core attribute by its unqualified
+    /// name (common attributes `id`, `externalId` and `meta.*` too), an extension attribute
+    /// with its schema URI.
+    pub fn local_claim_of(
+        &self,
+        kind: ResourceKind,
+        extension: Option<&str>,
+        attr: &str,
+        sub: Option<&str>,
+    ) -> Option<&str> {
+        let tail = match sub {
+            Some(s) => format!("{attr}.{s}"),
+            None => attr.to_string(),
+        };
+        match extension {
+            Some(uri) => self.local_claim(&format!("{uri}:{tail}")),
+            None => self
+                .local_claim(&format!("{}:{tail}", core_schema(kind)))
+                .or_else(|| self.local_claim(&format!("{CORE_SCHEMA}:{tail}"))),
+        }
+    }
+
+    fn claim_for(&self, kind: ResourceKind, extension: Option<&str>, attr: &str) -> String {
+        match extension {
+            Some(uri) => format!("{uri}:{attr}"),
+            None if attr == "externalId" => format!("{CORE_SCHEMA}:{attr}"),
+            None => format!("{}:{attr}", core_schema(kind)),
+        }
+    }
+
+    /// Maps one attribute's value into claims: the whole value if the attribute is mapped as a
+    /// whole, else each sub-attribute of a singular complex value.
+    fn map_attribute(
+        &self,
+        kind: ResourceKind,
+        extension: Option<&str>,
+        attr: &str,
+        value: &Value,
+        claims: &mut Claims,
+    ) -> ScimResult<()> {
+        let claim = self.claim_for(kind, extension, attr);
+        if let Some(local) = self.local_claim(&claim) {
+            claims.insert(local, value.clone());
+            return Ok(());
+        }
+        if let Value::Object(subs) = value {
+            for (sub, v) in subs {
+                let sub_claim = format!("{claim}.{sub}");
+                let Some(local) = self.local_claim(&sub_claim) else {
+                    return Err(ScimError::invalid_value(format!(
+                        "attribute \"{attr}.{sub}\" has no claim mapping and cannot be stored"
+                    )));
+                };
+                claims.insert(local, v.clone());
+            }
+            return Ok(());
+        }
+        Err(ScimError::invalid_value(format!(
+            "attribute \"{attr}\" has no claim mapping and cannot be stored"
+        )))
+    }
+
+    /// Turns a normalised resource into local claims. `schemas`, `id`, `meta` and `members`
+    /// are not claims (the store keeps them as such) and are skipped; `groups` is derived and
+    /// never written.
+    pub fn to_claims(&self, kind: ResourceKind, resource: &Map<String, Value>) -> ScimResult<Claims> {
+        let mut claims = Claims::new();
+        for (key, value) in resource {
+            if NOT_CLAIMS.contains(&key.as_str()) || key == "groups" {
+                continue;
+            }
+            if key.starts_with("urn:") {
+                let Value::Object(attrs) = value else {
+                    return Err(ScimError::invalid_value(format!("extension \"{key}\" must be an object")));
+                };
+                for (attr, v) in attrs {
+                    self.map_attribute(kind, Some(key), attr, v, &mut claims)?;
+                }
+            } else {
+                self.map_attribute(kind, None, key, value, &mut claims)?;
+            }
+        }
+        Ok(claims)
+    }
+
+    /// Turns local claims into a SCIM resource (without `schemas`, `id`, `meta`, `members` and
+    /// `groups`, which the caller adds), attributes in the mapping's order. Local claims that no
+    /// SCIM attribute of this kind maps to are left out.
+    pub fn to_resource(&self, kind: ResourceKind, claims: &Claims) -> Map<String, Value> {
+        let core = core_schema(kind);
+        let mut out = Map::new();
+        for entry in &self.entries {
+            let Some(value) = claims.get(&entry.local) else { continue };
+            let Some((schema, _, _)) = split_claim_uri(&entry.claim_uri) else { continue };
+            let belongs = match &entry.location.extension {
+                Some(_) => kind == ResourceKind::User,
+                None => schema.eq_ignore_ascii_case(core) || schema.eq_ignore_ascii_case(CORE_SCHEMA),
+            };
+            // meta.* and id are written by the caller from the store's own columns; the password
+            // claim holds a hash and is never read back.
+            let store_column =
+                schema.eq_ignore_ascii_case(CORE_SCHEMA) && entry.location.attr != "externalId";
+            if !belongs || store_column || entry.local == crate::claims::PASSWORD {
+                continue;
+            }
+            let target = match &entry.location.extension {
+                Some(uri) => {
+                    let ext = out.entry(uri.clone()).or_insert_with(|| Value::Object(Map::new()));
+                    match ext {
+                        Value::Object(m) => m,
+                        _ => continue,
+                    }
+                }
+                None => &mut out,
+            };
+            match &entry.location.sub {
+                None => {
+                    target.insert(entry.location.attr.clone(), value.clone());
+                }
+                Some(sub) => {
+                    let parent = target
+                        .entry(entry.location.attr.clone())
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(m) = parent {
+                        m.insert(sub.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::claims;
+    use serde_json::json;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("not an object"),
+        }
+    }
+
+    #[test]
+    fn builtin_mapping_loads_and_names_the_well_known_claims() {
+        let m = DialectMapping::builtin().unwrap();
+        assert_eq!(
+            m.local_claim("urn:ietf:params:scim:schemas:core:2.0:User:userName"),
+            Some(claims::USER_NAME)
+        );
+        assert_eq!(
+            m.local_claim("URN:IETF:PARAMS:SCIM:SCHEMAS:CORE:2.0:USER:USERNAME"),
+            Some(claims::USER_NAME)
+        );
+        assert_eq!(m.local_claim_of(ResourceKind::User, None, "externalId", None), Some(claims::EXTERNAL_ID));
+        assert_eq!(
+            m.local_claim_of(ResourceKind::Group, None, "displayName", None),
+            Some(claims::GROUP_DISPLAY_NAME)
+        );
+        assert_eq!(
+            m.local_claim_of(ResourceKind::User, None, "displayName", None),
+            Some(claims::DISPLAY_NAME)
+        );
+        assert_eq!(m.local_claim_of(ResourceKind::User, None, "password", None), Some(claims::PASSWORD));
+    }
+
+    /// DESIGN.md: a resource passes through claims without loss (complex, multi-valued complex
+    /// and extension attributes).
+    #[test]
+    fn user_round_trips_through_claims() {
+        let m = DialectMapping::builtin().unwrap();
+        let user = obj(json!({
+            "externalId": "e-1",
+            "userName": "kim",
+            "name": {"givenName": "Kim", "familyName": "Berry"},
+            "emails": [{"type": "home", "value": "kim@gmail.com", "primary": true}],
+            "active": true,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
+                "employeeNumber": "1234A",
+                "manager": {"value": "Taylor", "displayName": "Taylor Smith"}
+            }
+        }));
+        let c = m.to_claims(ResourceKind::User, &user).unwrap();
+        assert_eq!(c.get_str(claims::USER_NAME), Some("kim"));
+        assert_eq!(c.get_str("urn:scimd:claims:name.givenName"), Some("Kim"));
+        assert_eq!(c.get_str("urn:scimd:claims:manager.value"), Some("Taylor"));
+        let back = m.to_resource(ResourceKind::User, &c);
+        assert_eq!(Value::Object(back), Value::Object(user));
+    }
+
+    #[test]
+    fn group_display_name_is_its_own_claim_and_members_are_not_claims() {
+        let m = DialectMapping::builtin().unwrap();
+        let g = obj(json!({"displayName": "Admins", "members": [{"value": "x"}]}));
+        let c = m.to_claims(ResourceKind::Group, &g).unwrap();
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.get_str(claims::GROUP_DISPLAY_NAME), Some("Admins"));
+        let back = m.to_resource(ResourceKind::Group, &c);
+        assert_eq!(Value::Object(back), json!({"displayName": "Admins"}));
+    }
+
+    /// Nothing is silently dropped: an attribute without a mapping is refused, named.
+    #[test]
+    fn unmapped_attribute_is_refused_with_its_name() {
+        let m = DialectMapping::from_json(
+            r#"{"mappings":[{"claim":"urn:ietf:params:scim:schemas:core:2.0:User:userName","local":"urn:scimd:claims:userName"}]}"#,
+        )
+        .unwrap();
+        let e = m.to_claims(ResourceKind::User, &obj(json!({"userName": "a", "title": "x"}))).unwrap_err();
+        assert_eq!(e.scim_type, Some(scimd_core::ScimType::InvalidValue));
+        assert!(e.detail.contains("\"title\""), "{}", e.detail);
+    }
+}

@@ -1,0 +1,115 @@
+//! The application: shared state, the router, and `run(listener, shutdown)`.
+
+use crate::auth::{Credentials, Principal};
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::scim;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use scimd_claims::DialectMapping;
+use scimd_core::{SchemaRegistry, ScimError};
+use scimd_store::UserStore;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What every request handler shares.
+pub struct AppState {
+    pub config: Config,
+    pub registry: SchemaRegistry,
+    pub mapping: DialectMapping,
+    pub store: Arc<dyn UserStore>,
+    pub credentials: Credentials,
+    /// The absolute URL of the SCIM base (`http://host:port/scim/v2`), for `location` and `$ref`.
+    pub scim_base_url: String,
+}
+
+impl AppState {
+    /// State for a configuration and its parts.
+    pub fn new(
+        config: Config,
+        store: Arc<dyn UserStore>,
+        credentials: Credentials,
+    ) -> Result<Self, ScimError> {
+        let base = if config.server.base_url.is_empty() {
+            format!("http://{}", config.server.listen)
+        } else {
+            config.server.base_url.trim_end_matches('/').to_string()
+        };
+        let scim_base_url = format!("{base}{}", config.server.scim_path.trim_end_matches('/'));
+        Ok(AppState {
+            registry: SchemaRegistry::builtin()?,
+            mapping: DialectMapping::builtin()?,
+            config,
+            store,
+            credentials,
+            scim_base_url,
+        })
+    }
+}
+
+/// The shared state handle.
+pub type SharedState = Arc<AppState>;
+
+/// The whole HTTP surface: SCIM under the configured path, health checks, SCIM-error fallbacks.
+pub fn router(state: SharedState) -> Router {
+    let scim_path = state.config.server.scim_path.trim_end_matches('/').to_string();
+    let scim = scim::routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_credential))
+        .fallback(not_found);
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .nest(&scim_path, scim)
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn ready(State(state): State<SharedState>) -> Response {
+    let probe = scimd_store::StoreQuery {
+        kind: scimd_core::ResourceKind::User,
+        filter: scimd_store::ClaimFilter::All,
+        offset: 0,
+        limit: 0,
+        with_members: false,
+    };
+    match state.store.query(&probe).await {
+        Ok(_) => "ready".into_response(),
+        Err(e) => ApiError::from(ScimError::status(503, format!("the PRIMARY store is not ready: {e}")))
+            .into_response(),
+    }
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::from(ScimError::not_found(format!("no endpoint at {}", req.uri().path())))
+}
+
+/// Every SCIM endpoint requires a credential (Bearer or Basic); no or a wrong one gets 401.
+async fn require_credential(State(state): State<SharedState>, mut req: Request, next: Next) -> Response {
+    match state.credentials.authenticate(req.headers()) {
+        Some(principal) => {
+            req.extensions_mut().insert::<Principal>(principal);
+            next.run(req).await
+        }
+        None => {
+            let detail = if req.headers().contains_key(axum::http::header::AUTHORIZATION) {
+                "the credential is not valid"
+            } else {
+                "a credential is required: Authorization: Bearer <token> or Basic"
+            };
+            ApiError::unauthorized(detail).into_response()
+        }
+    }
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then drains requests.
+pub async fn run(
+    listener: TcpListener,
+    state: SharedState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,24 @@
+//! The HTTP face of scimd: the axum router, the SCIM endpoints, authentication and
+//! configuration. Only this crate knows HTTP.
+//!
+//! # Layout
+//! - [`config`]: the TOML configuration, its defaults and `SCIMD_<SECTION>_<KEY>` overrides.
+//! - [`app`]: [`AppState`], [`router`] and [`run`] (`run(listener, state, shutdown)`, so tests
+//!   bind port 0).
+//! - [`auth`]: Bearer and Basic credentials, the bootstrap admin token.
+//! - [`secret`]: token digests and argon2id password hashes.
+//! - [`error`]: [`ApiError`], always answered as a SCIM Error body.
+//! - `scim`: the SCIM endpoints (discovery, `/Users`, `/Groups`).
+//! - [`start`]: opening the PRIMARY store and the credentials from a configuration.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod error;
+mod scim;
+pub mod secret;
+pub mod start;
+
+pub use app::{AppState, SharedState, router, run};
+pub use config::Config;
+pub use error::ApiError;

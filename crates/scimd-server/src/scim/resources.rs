@@ -1,0 +1,419 @@
+//! `/Users` and `/Groups` (RFC 7644 §3.3 create, §3.4.1 read, §3.4.2 query, §3.5.1 replace,
+//! §3.6 delete, §3.14 versions): one set of handlers, parameterised by resource kind.
+//!
+//! A write runs the path of DESIGN.md: read the body, validate and normalise it against the
+//! schemas (`scimd_core::validate`), hash the password, map it into claims (`scimd_claims`),
+//! and hand the claims to the store in one transaction. A read runs it backwards and projects
+//! last.
+
+use super::render::{self, etag};
+use super::request::{QueryParams, entity_tags, if_match_version, json_body};
+use crate::app::SharedState;
+use crate::error::{ApiError, ApiResult, SCIM_JSON};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get};
+use scimd_claims::claims::PASSWORD;
+use scimd_core::filter::{self, Filter};
+use scimd_core::project::Projection;
+use scimd_core::validate::{WriteMode, validate};
+use scimd_core::{ResourceKind, ScimError};
+use scimd_store::{
+    ClaimFilter, Member, Membership, NewResource, Replacement, StoreError, StoreQuery, StoredResource,
+};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+/// A stored resource and, for a user, the groups it belongs to.
+type Rendered = (StoredResource, Option<Vec<Membership>>);
+
+/// GET (list) and POST on a collection.
+pub fn collection(kind: ResourceKind) -> MethodRouter<SharedState> {
+    get(move |State(s): State<SharedState>, RawQuery(q): RawQuery| async move { list(kind, s, q).await })
+        .post(move |State(s): State<SharedState>, RawQuery(q): RawQuery, headers: HeaderMap, body: Body| async move {
+            create(kind, s, q, headers, body).await
+        })
+        .fallback(super::method_not_allowed("GET, POST"))
+}
+
+/// GET, PUT and DELETE on one resource.
+pub fn item(kind: ResourceKind) -> MethodRouter<SharedState> {
+    get(
+        move |State(s): State<SharedState>,
+              Path(id): Path<String>,
+              RawQuery(q): RawQuery,
+              headers: HeaderMap| async move { read(kind, s, id, q, headers).await },
+    )
+    .put(
+        move |State(s): State<SharedState>,
+              Path(id): Path<String>,
+              RawQuery(q): RawQuery,
+              headers: HeaderMap,
+              body: Body| async move { replace(kind, s, id, q, headers, body).await },
+    )
+    .delete(move |State(s): State<SharedState>, Path(id): Path<String>, headers: HeaderMap| async move {
+        delete(kind, s, id, headers).await
+    })
+    .patch(|| async { ApiError::from(ScimError::not_implemented("PATCH is not supported yet")) })
+    .fallback(super::method_not_allowed("GET, PUT, DELETE"))
+}
+
+/// Splits and percent-decodes a query string (`+` is a space, as in forms).
+fn query_params(raw: Option<String>) -> ApiResult<QueryParams> {
+    let mut pairs = Vec::new();
+    for part in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8()
+                .map(|c| c.into_owned())
+                .map_err(|_| ApiError::from(ScimError::bad_request("the query string is not valid UTF-8")))
+        };
+        pairs.push((decode(k)?, decode(v)?));
+    }
+    Ok(QueryParams::new(pairs))
+}
+
+fn projection(state: &SharedState, kind: ResourceKind, params: &QueryParams) -> ApiResult<Projection> {
+    Ok(Projection::parse(&state.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?)
+}
+
+/// The attribute a store error is about, as SCIM names it.
+fn attribute_of_claim(claim: &str) -> &str {
+    match claim {
+        scimd_claims::claims::USER_NAME => "userName",
+        scimd_claims::claims::EXTERNAL_ID => "externalId",
+        scimd_claims::claims::DISPLAY_NAME | scimd_claims::claims::GROUP_DISPLAY_NAME => "displayName",
+        other => other,
+    }
+}
+
+/// A store error as the client sees it.
+fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict { claim } => ScimError::uniqueness(format!(
+            "{} is already in use by another {}",
+            attribute_of_claim(&claim),
+            kind.name()
+        ))
+        .into(),
+        StoreError::NotFound { kind, id } => {
+            ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())).into()
+        }
+        StoreError::VersionMismatch { current } => ScimError::precondition_failed(format!(
+            "the resource has changed: its version is now {}",
+            etag(current)
+        ))
+        .into(),
+        StoreError::UnknownMember { id: member, expected } => match expected {
+            Some(k) => {
+                ScimError::invalid_value(format!("members: \"{member}\" is not the id of a {}", k.name()))
+            }
+            None => ScimError::invalid_value(format!("members: no User or Group has the id \"{member}\"")),
+        }
+        .into(),
+        StoreError::Unsupported(msg) => ScimError::invalid_value(msg).into(),
+        StoreError::Unavailable(msg) => {
+            tracing::warn!(resource = kind.name(), id, "store unavailable: {msg}");
+            ScimError::status(503, "the user store is unavailable; try again").into()
+        }
+        StoreError::Backend(msg) => ApiError::internal("store", msg),
+    }
+}
+
+/// A SCIM JSON response with the resource's ETag.
+fn resource_response(
+    status: StatusCode,
+    body: Map<String, Value>,
+    version: u64,
+    location: Option<String>,
+) -> Response {
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let mut resp = (status, bytes).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        h.insert(header::ETAG, v);
+    }
+    if let Some(loc) = location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        h.insert(header::LOCATION, loc);
+    }
+    resp
+}
+
+/// Whether a response under `projection` shows the attribute `name`.
+fn shows(state: &SharedState, kind: ResourceKind, projection: &Projection, name: &str) -> bool {
+    projection.includes(&state.registry, kind, name)
+}
+
+async fn memberships(state: &SharedState, stored: &StoredResource) -> ApiResult<Vec<Membership>> {
+    state.store.memberships(&stored.id).await.map_err(|e| store_error(stored.kind, Some(&stored.id), e))
+}
+
+/// Takes a group's `members` out of a normalised resource (they are a relation, not claims).
+fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
+    let Some(Value::Array(list)) = resource.remove("members") else { return Vec::new() };
+    list.into_iter()
+        .filter_map(|m| {
+            let Value::Object(m) = m else { return None };
+            let id = m.get("value")?.as_str()?.to_string();
+            let kind = match m.get("type").and_then(Value::as_str) {
+                Some(t) if t.eq_ignore_ascii_case("Group") => Some(ResourceKind::Group),
+                Some(t) if t.eq_ignore_ascii_case("User") => Some(ResourceKind::User),
+                _ => None,
+            };
+            let display = m.get("display").and_then(Value::as_str).map(str::to_string);
+            Some(Member { id, kind, display })
+        })
+        .collect()
+}
+
+/// Replaces a clear-text password by its argon2id hash (RFC 7643 §4.1.1: the password is
+/// writeOnly and never returned; it is never stored in clear either).
+async fn hash_password(resource: &mut Map<String, Value>) -> ApiResult<bool> {
+    let Some(value) = resource.get_mut("password") else { return Ok(false) };
+    let Some(clear) = value.as_str().map(str::to_string) else {
+        return Err(ScimError::invalid_value("password must be a string").into());
+    };
+    let hash = tokio::task::spawn_blocking(move || crate::secret::hash_password(&clear))
+        .await
+        .map_err(|e| ApiError::internal("password hashing task", e))?
+        .map_err(|e| ApiError::internal("password hashing", e))?;
+    *value = Value::String(hash);
+    Ok(true)
+}
+
+async fn create(
+    kind: ResourceKind,
+    state: SharedState,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let params = query_params(query)?;
+    let projection = projection(&state, kind, &params)?;
+    let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
+    let mut resource = validate(&state.registry, kind, value, WriteMode::Create)?;
+    let members = take_members(&mut resource);
+    hash_password(&mut resource).await?;
+    let claims = state.mapping.to_claims(kind, &resource)?;
+    let new = NewResource {
+        id: uuid::Uuid::new_v4().to_string(),
+        kind,
+        claims,
+        members,
+        now: OffsetDateTime::now_utc(),
+    };
+    let stored = state.store.create(new).await.map_err(|e| store_error(kind, None, e))?;
+    let full = render::resource(&state, &stored, None);
+    let location = render::location(&state, kind, &stored.id);
+    let body = projection.apply(&state.registry, kind, full);
+    Ok(resource_response(StatusCode::CREATED, body, stored.version, Some(location)))
+}
+
+async fn read(
+    kind: ResourceKind,
+    state: SharedState,
+    id: String,
+    query: Option<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let params = query_params(query)?;
+    let projection = projection(&state, kind, &params)?;
+    let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
+    let stored = state
+        .store
+        .get(kind, &id, with_members)
+        .await
+        .map_err(|e| store_error(kind, Some(&id), e))?
+        .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
+    // RFC 7644 §3.14: If-None-Match with the current version answers 304 without a body.
+    if let Some(tags) = entity_tags(&headers, header::IF_NONE_MATCH)
+        && tags.iter().any(|t| {
+            matches!(t, super::request::EntityTag::Any)
+                || *t == super::request::EntityTag::Version(stored.version)
+        })
+    {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = HeaderValue::from_str(&etag(stored.version)) {
+            resp.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(resp);
+    }
+    let groups = if kind == ResourceKind::User && shows(&state, kind, &projection, "groups") {
+        Some(memberships(&state, &stored).await?)
+    } else {
+        None
+    };
+    let full = render::resource(&state, &stored, groups.as_deref());
+    let body = projection.apply(&state.registry, kind, full);
+    Ok(resource_response(StatusCode::OK, body, stored.version, None))
+}
+
+async fn replace(
+    kind: ResourceKind,
+    state: SharedState,
+    id: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let params = query_params(query)?;
+    let projection = projection(&state, kind, &params)?;
+    let if_match = if_match_version(&headers)?;
+    let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
+    // Without If-Match, a write that raced ours is retried on the new version: the client asked
+    // for "replace", not for "replace this version".
+    let mut attempts = 0;
+    let stored = loop {
+        attempts += 1;
+        let existing = state
+            .store
+            .get(kind, &id, false)
+            .await
+            .map_err(|e| store_error(kind, Some(&id), e))?
+            .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
+        if let Some(v) = if_match
+            && v != existing.version
+        {
+            return Err(store_error(
+                kind,
+                Some(&id),
+                StoreError::VersionMismatch { current: existing.version },
+            ));
+        }
+        let existing_json = render::resource(&state, &existing, None);
+        let mut resource =
+            validate(&state.registry, kind, value.clone(), WriteMode::Replace { existing: &existing_json })?;
+        let members = take_members(&mut resource);
+        let password_given = hash_password(&mut resource).await?;
+        let mut claims = state.mapping.to_claims(kind, &resource)?;
+        // The password is writeOnly: a client cannot read it back, so a PUT without one keeps it.
+        if !password_given && let Some(p) = existing.claims.get(PASSWORD) {
+            claims.insert(PASSWORD, p.clone());
+        }
+        let replacement = Replacement {
+            id: id.clone(),
+            kind,
+            expected_version: Some(existing.version),
+            claims,
+            members: (kind == ResourceKind::Group).then_some(members),
+            now: OffsetDateTime::now_utc(),
+        };
+        match state.store.replace(replacement).await {
+            Ok(s) => break s,
+            Err(StoreError::VersionMismatch { .. }) if if_match.is_none() && attempts < 5 => continue,
+            Err(e) => return Err(store_error(kind, Some(&id), e)),
+        }
+    };
+    let groups = if kind == ResourceKind::User && shows(&state, kind, &projection, "groups") {
+        Some(memberships(&state, &stored).await?)
+    } else {
+        None
+    };
+    let full = render::resource(&state, &stored, groups.as_deref());
+    let body = projection.apply(&state.registry, kind, full);
+    Ok(resource_response(StatusCode::OK, body, stored.version, None))
+}
+
+async fn delete(
+    kind: ResourceKind,
+    state: SharedState,
+    id: String,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let expected = if_match_version(&headers)?;
+    state.store.delete(kind, &id, expected).await.map_err(|e| store_error(kind, Some(&id), e))?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// RFC 7644 §3.4.2: filter, startIndex, count, attributes and excludedAttributes.
+async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> ApiResult<Response> {
+    let params = query_params(query)?;
+    let projection = projection(&state, kind, &params)?;
+    let max = state.config.scim2.max_results;
+    // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; count below 0 as 0; above the
+    // maximum as the maximum.
+    let start = params.int("startIndex")?.unwrap_or(1).max(1) as u64;
+    let count = params.int("count")?.map_or(max, |c| c.max(0) as u64).min(max);
+    let filter = match params.get("filter").filter(|f| !f.trim().is_empty()) {
+        None => None,
+        Some(text) => {
+            let f = filter::parse_filter(text)?;
+            filter::check(&f, &state.registry, kind)?;
+            Some(f)
+        }
+    };
+    let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
+    let with_groups = kind == ResourceKind::User && shows(&state, kind, &projection, "groups");
+    let rewritten = filter.as_ref().map(|f| scimd_claims::rewrite(f, kind, &state.registry, &state.mapping));
+    let (store_filter, residual) = match rewritten {
+        None => (ClaimFilter::All, None),
+        Some(r) => (r.store, r.residual),
+    };
+    let (total, page): (u64, Vec<Rendered>) = match residual {
+        None => {
+            let q = StoreQuery { kind, filter: store_filter, offset: start - 1, limit: count, with_members };
+            let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
+            let mut items = Vec::with_capacity(page.items.len());
+            for stored in page.items {
+                let groups = if with_groups { Some(memberships(&state, &stored).await?) } else { None };
+                items.push((stored, groups));
+            }
+            (page.total, items)
+        }
+        Some(residual) => {
+            residual_page(&state, kind, store_filter, &residual, start, count, with_members).await?
+        }
+    };
+    let resources: Vec<Value> = page
+        .into_iter()
+        .map(|(stored, groups)| {
+            let full = render::resource(&state, &stored, groups.as_deref());
+            Value::Object(projection.apply(&state.registry, kind, full))
+        })
+        .collect();
+    let body = scimd_core::discovery::list_response(resources, total, start);
+    let mut resp = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    Ok(resp)
+}
+
+/// A filter the store answers only in part: the store's candidates, at most
+/// `max_filter_candidates` of them, are evaluated in memory; more gets 400 `tooMany` rather
+/// than a scan that would take the server down.
+async fn residual_page(
+    state: &SharedState,
+    kind: ResourceKind,
+    store_filter: ClaimFilter,
+    residual: &Filter,
+    start: u64,
+    count: u64,
+    with_members: bool,
+) -> ApiResult<(u64, Vec<Rendered>)> {
+    let bound = state.config.scim2.max_filter_candidates;
+    let q = StoreQuery { kind, filter: store_filter, offset: 0, limit: bound, with_members };
+    let candidates = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
+    if candidates.total > bound {
+        return Err(ScimError::too_many(format!(
+            "the filter would be evaluated on {} resources, more than the limit of {bound}; \
+             narrow it with an equality on userName, externalId or displayName",
+            candidates.total
+        ))
+        .into());
+    }
+    let needs_groups = kind == ResourceKind::User;
+    let mut matches = Vec::new();
+    for stored in candidates.items {
+        let groups = if needs_groups { Some(memberships(state, &stored).await?) } else { None };
+        let full = render::resource(state, &stored, groups.as_deref());
+        if filter::evaluate(residual, &state.registry, kind, &full) {
+            matches.push((stored, groups));
+        }
+    }
+    let total = matches.len() as u64;
+    let page = matches.into_iter().skip((start - 1) as usize).take(count as usize).collect();
+    Ok((total, page))
+}

@@ -1,0 +1,174 @@
+//! The embedded SQLite store.
+//!
+//! # Durability
+//! The database runs in WAL mode with `synchronous=NORMAL`: a commit is appended to the WAL
+//! before the call returns, so an acknowledged write survives a kill of the process; only an OS
+//! crash or power loss can lose the last commits (the WAL is synced at checkpoints, not at every
+//! commit). That is the trade the store makes for write throughput.
+
+mod error;
+mod filter;
+mod pool;
+mod read;
+mod resource;
+mod schema;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::{Value as SqlValue, ValueRef};
+use rusqlite::{Connection, OpenFlags};
+use scimd_store::{
+    Membership, NewResource, Page, Replacement, ResourceKind, StoreError, StoreQuery, StoreResult,
+    StoredResource, UserStore,
+};
+use time::OffsetDateTime;
+
+use error::from_sqlite;
+use pool::Pool;
+
+/// How [`SqliteStore::open`] sets up its connections.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Reader connections (reads run in parallel up to this many); at least one is opened.
+    pub read_connections: usize,
+    /// How long a connection waits for a lock held by another process before giving up with
+    /// [`StoreError::Unavailable`].
+    pub busy_timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { read_connections: 4, busy_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The embedded SQLite user store: one writer connection, a few readers, one file.
+pub struct SqliteStore {
+    writer: Arc<Pool>,
+    readers: Arc<Pool>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+/// Statements kept prepared per connection (the filter shapes of queries vary).
+const STATEMENT_CACHE: usize = 64;
+
+impl SqliteStore {
+    /// Opens the store at `path`, creating the file and its parent directory if absent, and
+    /// brings its schema up to date. A database written by a newer scimd is refused.
+    pub async fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
+        let path = path.to_path_buf();
+        tokio::task::spawn_blocking(move || open_blocking(path, &options))
+            .await
+            .map_err(|e| StoreError::Backend(format!("opening the store failed: {e}")))?
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn open_blocking(path: PathBuf, options: &SqliteOptions) -> StoreResult<SqliteStore> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Backend(format!("cannot create the directory {}: {e}", parent.display()))
+        })?;
+    }
+    let mut writer = connect(&path, options)?;
+    // journal_mode is persistent in the file; set it before anything else writes.
+    let mode: String =
+        writer.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(from_sqlite)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Backend(format!("the database refused WAL mode (it is in {mode} mode)")));
+    }
+    schema::migrate(&mut writer)?;
+    let readers = (0..options.read_connections.max(1))
+        .map(|_| {
+            let conn = connect(&path, options)?;
+            conn.pragma_update(None, "query_only", true).map_err(from_sqlite)?;
+            Ok(conn)
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(SqliteStore { writer: Pool::new(vec![writer]), readers: Pool::new(readers), path })
+}
+
+/// Opens and configures one connection.
+fn connect(path: &Path, options: &SqliteOptions) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags).map_err(from_sqlite)?;
+    conn.busy_timeout(options.busy_timeout).map_err(from_sqlite)?;
+    // See the module docs: durable across process crashes, not across power loss.
+    conn.pragma_update(None, "synchronous", "NORMAL").map_err(from_sqlite)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(from_sqlite)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The store's one case folding (Rust's `to_lowercase`), so SQL comparisons agree with the
+    // `_ci` columns written from Rust; SQLite's own `lower()` folds ASCII only.
+    conn.create_scalar_function(
+        "scimd_lower",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => SqlValue::Text(resource::fold_case(&String::from_utf8_lossy(t))),
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(i) => SqlValue::Integer(i),
+                ValueRef::Real(r) => SqlValue::Real(r),
+                ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+            })
+        },
+    )
+    .map_err(from_sqlite)?;
+    Ok(conn)
+}
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create(&self, new: NewResource) -> StoreResult<StoredResource> {
+        self.writer.run(move |conn| write::create(conn, new)).await
+    }
+
+    async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<StoredResource>> {
+        let id = id.to_owned();
+        self.readers.run(move |conn| read::get(conn, kind, &id, with_members)).await
+    }
+
+    async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource> {
+        self.writer.run(move |conn| write::replace(conn, replacement)).await
+    }
+
+    async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+        let id = id.to_owned();
+        // The trait gives no time; the groups the resource leaves take the clock's.
+        let now = OffsetDateTime::now_utc();
+        self.writer.run(move |conn| write::delete(conn, kind, &id, expected_version, now)).await
+    }
+
+    async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
+        let query = query.clone();
+        self.readers.run(move |conn| read::query(conn, &query)).await
+    }
+
+    async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
+        let id = id.to_owned();
+        self.readers.run(move |conn| read::memberships(conn, &id)).await
+    }
+}

@@ -1,0 +1,158 @@
+//! Reads: get, query, memberships. Each runs in one deferred read transaction.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension as _, Transaction, params, params_from_iter};
+use scimd_claims::claims::GROUP_DISPLAY_NAME;
+use scimd_store::{Member, Membership, Page, ResourceKind, StoreQuery, StoreResult, StoredResource};
+
+use super::error::from_sqlite;
+use super::filter::{compile, json_path};
+use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int};
+
+pub(crate) fn get(
+    conn: &mut Connection,
+    kind: ResourceKind,
+    id: &str,
+    with_members: bool,
+) -> StoreResult<Option<StoredResource>> {
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let Some((seq, mut resource)) = get_by_id(&tx, id)? else {
+        return Ok(None);
+    };
+    if resource.kind != kind {
+        return Ok(None);
+    }
+    if with_members && kind == ResourceKind::Group {
+        resource.members = Some(load_members(&tx, seq)?);
+    }
+    tx.finish().map_err(from_sqlite)?;
+    Ok(Some(resource))
+}
+
+/// The resource with this id, of either kind, and its seq.
+pub(crate) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<(i64, StoredResource)>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM resources WHERE id = ?1"))
+        .map_err(from_sqlite)?;
+    let mut rows = stmt.query([id]).map_err(from_sqlite)?;
+    match rows.next().map_err(from_sqlite)? {
+        Some(row) => from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// A group's members, in the order they were added.
+pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec<Member>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT r.id, r.kind, m.display FROM members AS m JOIN resources AS r ON r.seq = m.member_seq \
+             WHERE m.group_seq = ?1 ORDER BY m.pos",
+        )
+        .map_err(from_sqlite)?;
+    let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
+    let mut members = Vec::new();
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        members.push(Member {
+            id: row.get(0).map_err(from_sqlite)?,
+            kind: Some(kind_from_code(row.get(1).map_err(from_sqlite)?)?),
+            display: row.get(2).map_err(from_sqlite)?,
+        });
+    }
+    Ok(members)
+}
+
+pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Page> {
+    let filter = compile(query.kind, &query.filter)?;
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
+    params.push(SqlValue::Integer(kind_code(query.kind)));
+    params.extend(filter.params.iter().cloned());
+
+    let total: i64 = tx
+        .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", filter.sql))
+        .map_err(from_sqlite)?
+        .query_row(params_from_iter(params.iter()), |row| row.get(0))
+        .map_err(from_sqlite)?;
+    let total = u64::try_from(total).unwrap_or(0);
+
+    let mut items = Vec::new();
+    if query.limit > 0 && query.offset < total {
+        params.push(SqlValue::Integer(to_db_int(query.limit)));
+        params.push(SqlValue::Integer(to_db_int(query.offset)));
+        // The page's seqs first (through an index where the filter allows), then only those rows.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
+             WHERE r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
+            filter.sql
+        );
+        let mut stmt = tx.prepare_cached(&sql).map_err(from_sqlite)?;
+        let mut rows = stmt.query(params_from_iter(params.iter())).map_err(from_sqlite)?;
+        let mut seqs = Vec::new();
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            let (seq, resource) = from_row(row)?;
+            seqs.push(seq);
+            items.push(resource);
+        }
+        drop(rows);
+        drop(stmt);
+        if query.with_members {
+            for (seq, item) in seqs.into_iter().zip(items.iter_mut()) {
+                if item.kind == ResourceKind::Group {
+                    item.members = Some(load_members(&tx, seq)?);
+                }
+            }
+        }
+    }
+    tx.finish().map_err(from_sqlite)?;
+    Ok(Page { total, items })
+}
+
+/// The groups `id` belongs to, directly or through nested groups, in creation order of the
+/// groups. `UNION` (not `UNION ALL`) keeps each (group, direct) pair once, so a cycle ends; a
+/// group reached both ways is reported direct. The resource itself is left out (a cycle can
+/// make a group its own indirect member).
+pub(crate) fn memberships(conn: &mut Connection, id: &str) -> StoreResult<Vec<Membership>> {
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let mut out = Vec::new();
+    {
+        let Some(seq) = tx
+            .prepare_cached("SELECT seq FROM resources WHERE id = ?1")
+            .map_err(from_sqlite)?
+            .query_row([id], |row| row.get::<_, i64>(0))
+            .optional()
+            .map_err(from_sqlite)?
+        else {
+            return Ok(out);
+        };
+        let mut stmt = tx
+            .prepare_cached(
+                "WITH RECURSIVE up(seq, direct) AS ( \
+                     SELECT group_seq, 1 FROM members WHERE member_seq = ?1 \
+                     UNION \
+                     SELECT m.group_seq, 0 FROM members AS m JOIN up ON m.member_seq = up.seq \
+                 ) \
+                 SELECT r.id, json_extract(r.claims, ?2), max(up.direct) \
+                 FROM up JOIN resources AS r ON r.seq = up.seq \
+                 WHERE up.seq <> ?1 GROUP BY up.seq ORDER BY up.seq",
+            )
+            .map_err(from_sqlite)?;
+        let mut rows = stmt.query(params![seq, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            let display = match row.get_ref(1).map_err(from_sqlite)? {
+                rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                _ => None,
+            };
+            out.push(Membership {
+                group_id: row.get(0).map_err(from_sqlite)?,
+                display,
+                direct: row.get::<_, i64>(2).map_err(from_sqlite)? == 1,
+            });
+        }
+    }
+    finish(tx)?;
+    Ok(out)
+}
+
+fn finish(tx: Transaction<'_>) -> StoreResult<()> {
+    tx.finish().map_err(from_sqlite)
+}

@@ -1,0 +1,330 @@
+//! Writes: create, replace, delete. Each runs in one `BEGIN IMMEDIATE` transaction on the
+//! writer connection.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use scimd_store::{Member, NewResource, Replacement, ResourceKind, StoreError, StoreResult, StoredResource};
+use time::OffsetDateTime;
+
+use super::error::from_sqlite;
+use super::read::load_members;
+use super::resource::{
+    Derived, claims_to_json, format_time, kind_code, kind_from_code, normalize_time, to_db_int,
+    version_from_db,
+};
+
+pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<StoredResource> {
+    if new.kind == ResourceKind::User && !new.members.is_empty() {
+        return Err(StoreError::Unsupported("a user has no members".to_owned()));
+    }
+    let now = normalize_time(new.now);
+    let now_text = format_time(now)?;
+    let derived = Derived::of(new.kind, &new.claims);
+    let claims_json = claims_to_json(&new.claims)?;
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    tx.prepare_cached(
+        "INSERT INTO resources (id, kind, user_name_ci, external_id, display_name_ci, created, \
+         last_modified, version, claims) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7)",
+    )
+    .map_err(from_sqlite)?
+    .execute(params![
+        new.id,
+        kind_code(new.kind),
+        derived.user_name_ci,
+        derived.external_id,
+        derived.display_name_ci,
+        now_text,
+        claims_json,
+    ])
+    .map_err(from_sqlite)?;
+    let seq = tx.last_insert_rowid();
+
+    let members = match new.kind {
+        ResourceKind::Group => {
+            let resolved = resolve_members(&tx, &new.id, new.members)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(from_sqlite)?;
+            for (pos, m) in (0_i64..).zip(&resolved) {
+                insert.execute(params![seq, m.seq, pos, m.member.display]).map_err(from_sqlite)?;
+            }
+            drop(insert);
+            Some(resolved.into_iter().map(|m| m.member).collect())
+        }
+        ResourceKind::User => None,
+    };
+    tx.commit().map_err(from_sqlite)?;
+    Ok(StoredResource {
+        id: new.id,
+        kind: new.kind,
+        claims: new.claims,
+        created: now,
+        last_modified: now,
+        version: 1,
+        members,
+    })
+}
+
+/// The row of a stored resource that a write checks against.
+struct Current {
+    seq: i64,
+    version: u64,
+    created: String,
+}
+
+/// The stored resource `id` of `kind`, checked against `expected_version`.
+fn current(
+    conn: &Connection,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: Option<u64>,
+) -> StoreResult<Current> {
+    let row = conn
+        .prepare_cached("SELECT seq, kind, version, created FROM resources WHERE id = ?1")
+        .map_err(from_sqlite)?
+        .query_row([id], |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        })
+        .optional()
+        .map_err(from_sqlite)?;
+    let not_found = || StoreError::NotFound { kind, id: id.to_owned() };
+    let (seq, stored_kind, version, created) = row.ok_or_else(not_found)?;
+    if kind_from_code(stored_kind)? != kind {
+        return Err(not_found());
+    }
+    let version = version_from_db(version)?;
+    if expected_version.is_some_and(|expected| expected != version) {
+        return Err(StoreError::VersionMismatch { current: version });
+    }
+    Ok(Current { seq, version, created })
+}
+
+pub(crate) fn replace(conn: &mut Connection, rep: Replacement) -> StoreResult<StoredResource> {
+    if rep.kind == ResourceKind::User && rep.members.as_ref().is_some_and(|m| !m.is_empty()) {
+        return Err(StoreError::Unsupported("a user has no members".to_owned()));
+    }
+    let now = normalize_time(rep.now);
+    let now_text = format_time(now)?;
+    let derived = Derived::of(rep.kind, &rep.claims);
+    let claims_json = claims_to_json(&rep.claims)?;
+
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    let cur = current(&tx, rep.kind, &rep.id, rep.expected_version)?;
+    let version = cur.version + 1;
+    tx.prepare_cached(
+        "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
+         last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
+    )
+    .map_err(from_sqlite)?
+    .execute(params![
+        derived.user_name_ci,
+        derived.external_id,
+        derived.display_name_ci,
+        now_text,
+        to_db_int(version),
+        claims_json,
+        cur.seq,
+    ])
+    .map_err(from_sqlite)?;
+
+    let members = match (rep.kind, rep.members) {
+        (ResourceKind::Group, Some(members)) => {
+            let resolved = resolve_members(&tx, &rep.id, members)?;
+            replace_members(&tx, cur.seq, resolved)?;
+            Some(load_members(&tx, cur.seq)?)
+        }
+        _ => None,
+    };
+    tx.commit().map_err(from_sqlite)?;
+    Ok(StoredResource {
+        id: rep.id,
+        kind: rep.kind,
+        claims: rep.claims,
+        created: super::resource::parse_time(&cur.created)?,
+        last_modified: now,
+        version,
+        members,
+    })
+}
+
+/// Deletes `id`; the foreign keys remove it from every group and remove its own member rows.
+/// The groups it leaves get a new version and lastModified (`now`), in the same transaction.
+pub(crate) fn delete(
+    conn: &mut Connection,
+    kind: ResourceKind,
+    id: &str,
+    expected_version: Option<u64>,
+    now: OffsetDateTime,
+) -> StoreResult<()> {
+    let now_text = format_time(now)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    let cur = current(&tx, kind, id, expected_version)?;
+    tx.prepare_cached(
+        "UPDATE resources SET version = version + 1, last_modified = ?1 \
+         WHERE seq IN (SELECT group_seq FROM members WHERE member_seq = ?2)",
+    )
+    .map_err(from_sqlite)?
+    .execute(params![now_text, cur.seq])
+    .map_err(from_sqlite)?;
+    tx.prepare_cached("DELETE FROM resources WHERE seq = ?1")
+        .map_err(from_sqlite)?
+        .execute([cur.seq])
+        .map_err(from_sqlite)?;
+    tx.commit().map_err(from_sqlite)
+}
+
+/// A member resolved against the store.
+struct Resolved {
+    seq: i64,
+    member: Member,
+}
+
+/// Resolves each member id, first occurrence wins for duplicates. An unknown id, or a kind that
+/// differs from the stored one, is `UnknownMember`; the group itself is refused as a member.
+fn resolve_members(conn: &Connection, group_id: &str, members: Vec<Member>) -> StoreResult<Vec<Resolved>> {
+    let mut lookup =
+        conn.prepare_cached("SELECT seq, kind FROM resources WHERE id = ?1").map_err(from_sqlite)?;
+    let mut seen = HashSet::with_capacity(members.len());
+    let mut out = Vec::with_capacity(members.len());
+    for member in members {
+        if !seen.insert(member.id.clone()) {
+            continue;
+        }
+        if member.id == group_id {
+            return Err(StoreError::Unsupported("a group cannot be a member of itself".to_owned()));
+        }
+        let found = lookup
+            .query_row([&member.id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+            .optional()
+            .map_err(from_sqlite)?;
+        let unknown = || StoreError::UnknownMember { id: member.id.clone(), expected: member.kind };
+        let (seq, kind) = found.ok_or_else(unknown)?;
+        let kind = kind_from_code(kind)?;
+        if member.kind.is_some_and(|expected| expected != kind) {
+            return Err(unknown());
+        }
+        out.push(Resolved {
+            seq,
+            member: Member { id: member.id, kind: Some(kind), display: member.display },
+        });
+    }
+    Ok(out)
+}
+
+/// Makes the group's members exactly `wanted`, writing only the difference: removed members are
+/// deleted, new ones appended after the current last position (in request order), kept ones
+/// keep their position and get their display updated only if it changed.
+fn replace_members(conn: &Connection, group_seq: i64, wanted: Vec<Resolved>) -> StoreResult<()> {
+    let mut existing: HashMap<i64, Option<String>> = HashMap::new();
+    let mut next_pos: i64 = 0;
+    {
+        let mut stmt = conn
+            .prepare_cached("SELECT member_seq, display, pos FROM members WHERE group_seq = ?1")
+            .map_err(from_sqlite)?;
+        let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            let pos: i64 = row.get(2).map_err(from_sqlite)?;
+            next_pos = next_pos.max(pos.saturating_add(1));
+            existing.insert(row.get(0).map_err(from_sqlite)?, row.get(1).map_err(from_sqlite)?);
+        }
+    }
+    let mut insert = conn
+        .prepare_cached("INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(from_sqlite)?;
+    let mut update = conn
+        .prepare_cached("UPDATE members SET display = ?3 WHERE group_seq = ?1 AND member_seq = ?2")
+        .map_err(from_sqlite)?;
+    for m in wanted {
+        match existing.remove(&m.seq) {
+            Some(display) if display == m.member.display => {}
+            Some(_) => {
+                update.execute(params![group_seq, m.seq, m.member.display]).map_err(from_sqlite)?;
+            }
+            None => {
+                insert.execute(params![group_seq, m.seq, next_pos, m.member.display]).map_err(from_sqlite)?;
+                next_pos += 1;
+            }
+        }
+    }
+    let mut remove = conn
+        .prepare_cached("DELETE FROM members WHERE group_seq = ?1 AND member_seq = ?2")
+        .map_err(from_sqlite)?;
+    for member_seq in existing.into_keys() {
+        remove.execute([group_seq, member_seq]).map_err(from_sqlite)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use scimd_claims::claims::{GROUP_DISPLAY_NAME, USER_NAME};
+    use scimd_store::Claims;
+    use serde_json::json;
+
+    fn conn() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    fn claims(claim: &str, value: &str) -> Claims {
+        [(claim.to_owned(), json!(value))].into_iter().collect()
+    }
+
+    fn member(id: &str) -> Member {
+        Member { id: id.to_owned(), kind: None, display: None }
+    }
+
+    #[test]
+    fn replace_of_big_group_adding_one_member_writes_only_the_difference() {
+        let mut conn = conn();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let ids: Vec<String> = (0..10_001).map(|i| format!("u{i}")).collect();
+        for id in &ids {
+            let new = NewResource {
+                id: id.clone(),
+                kind: ResourceKind::User,
+                claims: claims(USER_NAME, id),
+                members: vec![],
+                now,
+            };
+            create(&mut conn, new).unwrap();
+        }
+        let group = NewResource {
+            id: "g".to_owned(),
+            kind: ResourceKind::Group,
+            claims: claims(GROUP_DISPLAY_NAME, "big"),
+            members: ids[..10_000].iter().map(|id| member(id)).collect(),
+            now,
+        };
+        create(&mut conn, group).unwrap();
+
+        let before = conn.total_changes();
+        let rep = Replacement {
+            id: "g".to_owned(),
+            kind: ResourceKind::Group,
+            expected_version: Some(1),
+            claims: claims(GROUP_DISPLAY_NAME, "big"),
+            members: Some(ids.iter().map(|id| member(id)).collect()),
+            now,
+        };
+        let stored = replace(&mut conn, rep).unwrap();
+        // One UPDATE of the group's row, one INSERT of the new member; nothing else.
+        assert_eq!(conn.total_changes() - before, 2);
+        let members = stored.members.unwrap();
+        assert_eq!(members.len(), 10_001);
+        assert!(members.iter().map(|m| m.id.as_str()).eq(ids.iter().map(String::as_str)));
+    }
+}

@@ -1,0 +1,150 @@
+//! The user store traits: what every backend (embedded SQLite, PostgreSQL, LDAP) implements.
+//! Stores see local claims ([`Claims`]), never SCIM JSON: the dialect mapping in `scimd-claims`
+//! turns a resource into claims before it reaches a store.
+//!
+//! # Layout
+//! - [`UserStore`]: create, read, replace, delete, query and membership of users and groups.
+//! - [`StoreError`]: the failures callers branch on (conflict, not found, version mismatch,
+//!   unknown member, unavailable, backend).
+//! - [`StoreQuery`], [`StoreFilter`], [`Page`]: what a query asks and what it returns.
+
+use async_trait::async_trait;
+pub use scimd_claims::{Claims, ResourceKind};
+use time::OffsetDateTime;
+
+/// A member of a group as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member's id.
+    pub id: String,
+    /// The member's kind. On write, `None` means "whatever it is"; the store resolves it and
+    /// refuses a kind that does not match the stored resource. On read it is always `Some`.
+    pub kind: Option<ResourceKind>,
+    /// The `display` the client wrote with the member, kept as written.
+    pub display: Option<String>,
+}
+
+/// A group the resource belongs to, directly or through nested groups (RFC 7643 §4.1.2 `groups`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub group_id: String,
+    /// The group's displayName claim, if it has one.
+    pub display: Option<String>,
+    /// `true` for a direct membership, `false` for one through a nested group.
+    pub direct: bool,
+}
+
+/// A resource to create.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    pub id: String,
+    pub kind: ResourceKind,
+    pub claims: Claims,
+    /// Group members (empty for a user).
+    pub members: Vec<Member>,
+    pub now: OffsetDateTime,
+}
+
+/// A replacement of a stored resource's claims (PUT).
+#[derive(Debug, Clone)]
+pub struct Replacement {
+    pub id: String,
+    pub kind: ResourceKind,
+    /// Apply only if the stored version is this one (If-Match); `None` applies unconditionally.
+    pub expected_version: Option<u64>,
+    pub claims: Claims,
+    /// The new member list of a group; `None` leaves the members as they are.
+    pub members: Option<Vec<Member>>,
+    pub now: OffsetDateTime,
+}
+
+/// A resource as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub id: String,
+    pub kind: ResourceKind,
+    pub claims: Claims,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// Starts at 1 and grows by one with each write: the source of `meta.version` and the ETag.
+    pub version: u64,
+    /// The members of a group, in the order they were added, when they were asked for.
+    pub members: Option<Vec<Member>>,
+}
+
+pub use scimd_claims::ClaimFilter;
+/// The filter a store answers: a [`ClaimFilter`].
+pub type StoreFilter = ClaimFilter;
+
+/// A query of one kind of resource.
+#[derive(Debug, Clone)]
+pub struct StoreQuery {
+    pub kind: ResourceKind,
+    pub filter: StoreFilter,
+    /// Results to skip (startIndex - 1).
+    pub offset: u64,
+    /// At most this many results; 0 asks for the total alone.
+    pub limit: u64,
+    /// Whether to load the members of the groups on the page.
+    pub with_members: bool,
+}
+
+/// One page of a query, in a stable order (creation order).
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// How many resources match the filter in all.
+    pub total: u64,
+    pub items: Vec<StoredResource>,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique claim already has this value (claim named, not the value).
+    #[error("the value of claim {claim} is already taken")]
+    Conflict { claim: String },
+    /// No resource with this id and kind.
+    #[error("no {kind:?} with id {id}")]
+    NotFound { kind: ResourceKind, id: String },
+    /// If-Match did not match the stored version.
+    #[error("version mismatch: the stored version is {current}")]
+    VersionMismatch { current: u64 },
+    /// A member id that does not exist, or exists with another kind than the one given.
+    #[error("member {id} does not exist")]
+    UnknownMember { id: String, expected: Option<ResourceKind> },
+    /// The filter uses something this store cannot answer exactly.
+    #[error("this store cannot answer the filter: {0}")]
+    Unsupported(String),
+    /// The store cannot be reached.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else; logged, answered with a plain 500.
+    #[error("store backend error: {0}")]
+    Backend(String),
+}
+
+/// The result type of store operations.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A user store (domain). Every operation is one transaction: applied whole or not at all.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Creates a resource. Enforces uniqueness of userName (users, without regard to case) and
+    /// the existence of every member (groups).
+    async fn create(&self, new: NewResource) -> StoreResult<StoredResource>;
+    /// Reads one resource; with `with_members`, a group's members too.
+    async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<StoredResource>>;
+    /// Replaces a resource's claims (and members, where given); bumps the version.
+    async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource>;
+    /// Deletes a resource and removes it from every group, in one transaction.
+    async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()>;
+    /// Runs a query: total and one page. Members are not loaded.
+    async fn query(&self, query: &StoreQuery) -> StoreResult<Page>;
+    /// The groups a resource belongs to, directly and through nested groups.
+    async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>>;
+}
