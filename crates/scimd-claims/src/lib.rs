@@ -13,5 +13,7 @@ pub mod filter;
 
 pub use claims::Claims;
 pub use dialect::DialectMapping;
-pub use filter::{ClaimFilter, Rewritten, rewrite};
+pub use filter::{
+    ClaimFilter, ClaimPath, Collection, Column, MemberField, Rewritten, SortKey, rewrite, sort_key,
+};
 pub use scimd_core::ResourceKind;

@@ -12,6 +12,7 @@
 //! - [`registry`]: the schemas in force and path resolution.
 //! - [`path`]: attribute paths (`urn:...:User:name.givenName`).
 //! - [`validate`]: a client's resource checked and normalised against the schemas.
+//! - [`patch`]: PATCH (RFC 7644 §3.5.2): a PatchOp request parsed and applied; member changes split out.
 //! - [`filter`]: the filter language of RFC 7644 §3.4.2.2: parser and in-memory evaluator.
 //! - [`project`]: `attributes`, `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
 //! - [`discovery`]: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas` and `ListResponse`.
@@ -20,6 +21,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod name;
+pub mod patch;
 pub mod path;
 pub mod project;
 pub mod registry;

@@ -75,6 +75,7 @@ async fn ready(State(state): State<SharedState>) -> Response {
         offset: 0,
         limit: 0,
         with_members: false,
+        sort: None,
     };
     match state.store.query(&probe).await {
         Ok(_) => "ready".into_response(),

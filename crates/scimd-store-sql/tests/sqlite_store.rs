@@ -64,7 +64,7 @@ fn eq_exact(claim: &str, value: &str) -> StoreFilter {
 }
 
 fn users(filter: StoreFilter) -> StoreQuery {
-    StoreQuery { kind: ResourceKind::User, filter, offset: 0, limit: 100, with_members: false }
+    StoreQuery { kind: ResourceKind::User, filter, offset: 0, limit: 100, with_members: false, sort: None }
 }
 
 async fn ids(store: &SqliteStore, query: StoreQuery) -> Vec<String> {

@@ -87,9 +87,14 @@ pub struct StoreQuery {
     pub limit: u64,
     /// Whether to load the members of the groups on the page.
     pub with_members: bool,
+    /// The order (RFC 7644 §3.4.2.3): by this key, resources without a value last ascending and
+    /// first descending, ties in creation order; `None`: creation order.
+    pub sort: Option<SortKey>,
 }
 
-/// One page of a query, in a stable order (creation order).
+pub use scimd_claims::SortKey;
+
+/// One page of a query, in the query's order (creation order unless sorted).
 #[derive(Debug, Clone)]
 pub struct Page {
     /// How many resources match the filter in all.

@@ -20,11 +20,11 @@ fn scim_json(body: &Value) -> Response {
 /// What this build of scimd supports, announced truthfully.
 fn features(state: &SharedState) -> Features {
     Features {
-        patch: false,
+        patch: true,
         bulk: None,
         filter_max_results: Some(state.config.scim2.max_results),
         change_password: true,
-        sort: false,
+        sort: true,
         etag: true,
         auth_schemes: vec![
             AuthScheme {

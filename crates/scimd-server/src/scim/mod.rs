@@ -4,9 +4,11 @@
 //! - `request`: reading bodies (content type, size limit, JSON), query parameters, preconditions.
 //! - `render`: a stored resource as SCIM JSON, with `meta`, `$ref`, `groups` and its ETag.
 //! - `resources`: POST, GET, PUT, DELETE and list of `/Users` and `/Groups`.
+//! - `patch`: PATCH of one resource (RFC 7644 §3.5.2).
 //! - `discovery`: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
 
 mod discovery;
+mod patch;
 mod render;
 mod request;
 mod resources;

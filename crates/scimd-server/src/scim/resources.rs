@@ -15,13 +15,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
+use scimd_claims::ClaimPath;
 use scimd_claims::claims::PASSWORD;
+use scimd_core::AttrPath;
 use scimd_core::filter::{self, Filter};
 use scimd_core::project::Projection;
 use scimd_core::validate::{WriteMode, validate};
 use scimd_core::{ResourceKind, ScimError};
 use scimd_store::{
-    ClaimFilter, Member, Membership, NewResource, Replacement, StoreError, StoreQuery, StoredResource,
+    ClaimFilter, Member, Membership, NewResource, Replacement, SortKey, StoreError, StoreQuery,
+    StoredResource,
 };
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -56,12 +59,18 @@ pub fn item(kind: ResourceKind) -> MethodRouter<SharedState> {
     .delete(move |State(s): State<SharedState>, Path(id): Path<String>, headers: HeaderMap| async move {
         delete(kind, s, id, headers).await
     })
-    .patch(|| async { ApiError::from(ScimError::not_implemented("PATCH is not supported yet")) })
-    .fallback(super::method_not_allowed("GET, PUT, DELETE"))
+    .patch(
+        move |State(s): State<SharedState>,
+              Path(id): Path<String>,
+              RawQuery(q): RawQuery,
+              headers: HeaderMap,
+              body: Body| async move { super::patch::patch(kind, s, id, q, headers, body).await },
+    )
+    .fallback(super::method_not_allowed("GET, PUT, PATCH, DELETE"))
 }
 
 /// Splits and percent-decodes a query string (`+` is a space, as in forms).
-fn query_params(raw: Option<String>) -> ApiResult<QueryParams> {
+pub(super) fn query_params(raw: Option<String>) -> ApiResult<QueryParams> {
     let mut pairs = Vec::new();
     for part in raw.as_deref().unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
@@ -76,7 +85,11 @@ fn query_params(raw: Option<String>) -> ApiResult<QueryParams> {
     Ok(QueryParams::new(pairs))
 }
 
-fn projection(state: &SharedState, kind: ResourceKind, params: &QueryParams) -> ApiResult<Projection> {
+pub(super) fn projection(
+    state: &SharedState,
+    kind: ResourceKind,
+    params: &QueryParams,
+) -> ApiResult<Projection> {
     Ok(Projection::parse(&state.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?)
 }
 
@@ -91,7 +104,7 @@ fn attribute_of_claim(claim: &str) -> &str {
 }
 
 /// A store error as the client sees it.
-fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
+pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict { claim } => ScimError::uniqueness(format!(
             "{} is already in use by another {}",
@@ -124,7 +137,7 @@ fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError 
 }
 
 /// A SCIM JSON response with the resource's ETag.
-fn resource_response(
+pub(super) fn resource_response(
     status: StatusCode,
     body: Map<String, Value>,
     version: u64,
@@ -144,16 +157,16 @@ fn resource_response(
 }
 
 /// Whether a response under `projection` shows the attribute `name`.
-fn shows(state: &SharedState, kind: ResourceKind, projection: &Projection, name: &str) -> bool {
+pub(super) fn shows(state: &SharedState, kind: ResourceKind, projection: &Projection, name: &str) -> bool {
     projection.includes(&state.registry, kind, name)
 }
 
-async fn memberships(state: &SharedState, stored: &StoredResource) -> ApiResult<Vec<Membership>> {
+pub(super) async fn memberships(state: &SharedState, stored: &StoredResource) -> ApiResult<Vec<Membership>> {
     state.store.memberships(&stored.id).await.map_err(|e| store_error(stored.kind, Some(&stored.id), e))
 }
 
 /// Takes a group's `members` out of a normalised resource (they are a relation, not claims).
-fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
+pub(super) fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
     let Some(Value::Array(list)) = resource.remove("members") else { return Vec::new() };
     list.into_iter()
         .filter_map(|m| {
@@ -172,7 +185,7 @@ fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
 
 /// Replaces a clear-text password by its argon2id hash (RFC 7643 §4.1.1: the password is
 /// writeOnly and never returned; it is never stored in clear either).
-async fn hash_password(resource: &mut Map<String, Value>) -> ApiResult<bool> {
+pub(super) async fn hash_password(resource: &mut Map<String, Value>) -> ApiResult<bool> {
     let Some(value) = resource.get_mut("password") else { return Ok(false) };
     let Some(clear) = value.as_str().map(str::to_string) else {
         return Err(ScimError::invalid_value("password must be a string").into());
@@ -346,6 +359,7 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
             Some(f)
         }
     };
+    let sort = sort_key(&state, kind, &params)?;
     let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
     let with_groups = kind == ResourceKind::User && shows(&state, kind, &projection, "groups");
     let rewritten = filter.as_ref().map(|f| scimd_claims::rewrite(f, kind, &state.registry, &state.mapping));
@@ -355,7 +369,15 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
     };
     let (total, page): (u64, Vec<Rendered>) = match residual {
         None => {
-            let q = StoreQuery { kind, filter: store_filter, offset: start - 1, limit: count, with_members };
+            // No residual: the whole query (filter, sort, page) is one SQL statement plus the count.
+            let q = StoreQuery {
+                kind,
+                filter: store_filter,
+                offset: start - 1,
+                limit: count,
+                with_members,
+                sort,
+            };
             let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
             let mut items = Vec::with_capacity(page.items.len());
             for stored in page.items {
@@ -365,7 +387,7 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
             (page.total, items)
         }
         Some(residual) => {
-            residual_page(&state, kind, store_filter, &residual, start, count, with_members).await?
+            residual_page(&state, kind, store_filter, sort, &residual, start, count, with_members).await?
         }
     };
     let resources: Vec<Value> = page
@@ -381,20 +403,53 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
     Ok(resp)
 }
 
+/// RFC 7644 §3.4.2.3 `sortBy` and `sortOrder` (default ascending). An attribute no schema
+/// defines, or one that cannot be sorted by (a complex attribute without a sub-attribute, the
+/// derived `groups`, `members`), is 400 `invalidValue` naming it; so is a `sortOrder` other than
+/// `ascending` or `descending`.
+fn sort_key(state: &SharedState, kind: ResourceKind, params: &QueryParams) -> ApiResult<Option<SortKey>> {
+    let descending = match params.get("sortOrder").map(str::trim) {
+        None | Some("") => false,
+        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
+        Some(o) if o.eq_ignore_ascii_case("descending") => true,
+        Some(o) => {
+            return Err(ScimError::invalid_value(format!(
+                "sortOrder \"{o}\" is neither \"ascending\" nor \"descending\""
+            ))
+            .into());
+        }
+    };
+    let Some(text) = params.get("sortBy").map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let refuse =
+        || ScimError::invalid_value(format!("sortBy \"{text}\" is not an attribute that can be sorted by"));
+    let path = AttrPath::parse(text).map_err(|_| refuse())?;
+    let key = scimd_claims::sort_key(&path, descending, kind, &state.registry, &state.mapping)
+        .ok_or_else(refuse)?;
+    if matches!(key.path, ClaimPath::Member(_) | ClaimPath::Element { .. }) {
+        return Err(refuse().into());
+    }
+    Ok(Some(key))
+}
+
 /// A filter the store answers only in part: the store's candidates, at most
 /// `max_filter_candidates` of them, are evaluated in memory; more gets 400 `tooMany` rather
 /// than a scan that would take the server down.
+#[expect(clippy::too_many_arguments, reason = "one call site; the query's parts")]
 async fn residual_page(
     state: &SharedState,
     kind: ResourceKind,
     store_filter: ClaimFilter,
+    sort: Option<SortKey>,
     residual: &Filter,
     start: u64,
     count: u64,
     with_members: bool,
 ) -> ApiResult<(u64, Vec<Rendered>)> {
     let bound = state.config.scim2.max_filter_candidates;
-    let q = StoreQuery { kind, filter: store_filter, offset: 0, limit: bound, with_members };
+    // The store sorts the candidates; evaluating them in order keeps that order.
+    let q = StoreQuery { kind, filter: store_filter, offset: 0, limit: bound, with_members, sort };
     let candidates = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
     if candidates.total > bound {
         return Err(ScimError::too_many(format!(

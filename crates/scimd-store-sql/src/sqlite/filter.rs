@@ -1,24 +1,37 @@
-//! The compiler from [`StoreFilter`] to one SQL boolean expression over `resources AS r`, with
+//! The compiler from [`StoreFilter`] (and a [`SortKey`]) to SQL over `resources AS r`, with
 //! bound parameters (claim names and values never enter the SQL text).
 //!
-//! | claim (kind)                       | SQL                                                   |
-//! |------------------------------------|-------------------------------------------------------|
-//! | `ID`                               | `r.id = ?`                                            |
-//! | `USER_NAME` (users)                | `r.user_name_ci = ?` (+ exact JSON value if caseExact) |
-//! | `EXTERNAL_ID`                      | `r.external_id = ?` (or folded if not caseExact)      |
-//! | `DISPLAY_NAME` (users), `GROUP_DISPLAY_NAME` (groups) | `r.display_name_ci = ?` (+ exact) |
-//! | any other claim                    | `EXISTS (… json_each(r.claims, '$."claim"') …)`       |
+//! The semantics are those of the in-memory evaluator (`scimd_core::filter::evaluate`), as
+//! `scimd_claims::filter` states them; a property test (`tests/differential.rs`) holds the two
+//! to the same answers.
 //!
-//! The last form matches a simple claim, or any value of a multi-valued simple claim (RFC 7644
-//! §3.4.2.2: a multi-valued attribute matches if any value does); strings compare with the
-//! store's case folding unless caseExact, booleans and numbers compare by value. It uses no
-//! index, but it is exact.
+//! | path                                   | values read                                               |
+//! |----------------------------------------|-----------------------------------------------------------|
+//! | `Column(Id/Created/LastModified)`      | `r.id`, `r.created`, `r.last_modified` (one value)        |
+//! | `Claim { claim, sub: None }`           | `json_each(r.claims, '$."claim"')`: the value, or a list's |
+//! | `Claim { claim, sub: Some(s) }`        | `$."s"` of each element of the claim's list               |
+//! | `Element { sub }` (in `ElementMatch`)  | `$."sub"` of the element `e`                              |
+//! | `Member(field)`                        | `members AS m JOIN resources AS x`: `x.id`, `m.display`, type |
+//!
+//! A comparison is `EXISTS (SELECT 1 FROM <values> WHERE <compare>)`; `ne` is
+//! `NOT EXISTS (<values>) OR EXISTS (<values> WHERE NOT <eq>)`. Equalities on `userName`,
+//! `externalId` and the kind's displayName use the indexed columns (`user_name_ci`,
+//! `external_id`, `display_name_ci`), `id` its unique index.
+//!
+//! Strings compare with the store's case folding (`scimd_lower`) unless caseExact; `co`/`sw`/
+//! `ew` with `instr`/`substr` (no `LIKE`, whose ASCII case folding and metacharacters would
+//! differ); dateTimes as instants through `scimd_instant` (RFC 3339 to UTC text with nine
+//! fractional digits, which sorts in time order), falling back to exact text as the
+//! evaluator does; numbers and booleans by JSON type.
 
 use rusqlite::types::Value as SqlValue;
 use scimd_claims::claims::{EXTERNAL_ID, ID, USER_NAME};
+use scimd_claims::filter::{ClaimPath, Collection, Column, MemberField, SortKey};
+use scimd_core::filter::{CompValue, CompareOp};
+use scimd_core::schema::AttrType;
 use scimd_store::{ResourceKind, StoreError, StoreFilter, StoreResult};
 
-use super::resource::{display_claim, fold_case};
+use super::resource::{display_claim, fold_case, format_time};
 
 /// A compiled filter: SQL text with `?` placeholders and their values, in order.
 #[derive(Debug, Default, PartialEq)]
@@ -27,19 +40,133 @@ pub(crate) struct Compiled {
     pub(crate) params: Vec<SqlValue>,
 }
 
+/// Where a filter is compiled: at the top of a resource, or inside an element match.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Over the resource `r`.
+    Top,
+    /// Over one element `e` of a claim's list.
+    Element,
+    /// Over one member row `m` (with its resource `x`) of the group `r`.
+    Member,
+}
+
 /// Compiles `filter` for resources of `kind` (the kind condition itself is the caller's).
 pub(crate) fn compile(kind: ResourceKind, filter: &StoreFilter) -> StoreResult<Compiled> {
     let mut out = Compiled::default();
-    push(kind, filter, &mut out)?;
+    push(kind, filter, Scope::Top, &mut out)?;
     Ok(out)
 }
 
-fn push(kind: ResourceKind, filter: &StoreFilter, out: &mut Compiled) -> StoreResult<()> {
+/// Compiles a sort key into one SQL expression over `r`: the value sorted by, or NULL when the
+/// resource has none (RFC 7644 §3.4.2.3: those sort last ascending, first descending).
+pub(crate) fn compile_sort_key(key: &SortKey) -> StoreResult<Compiled> {
+    let mut out = Compiled::default();
+    let raw = match &key.path {
+        ClaimPath::Column(c) => column(*c).to_owned(),
+        ClaimPath::Claim { claim, sub: None } => {
+            out.params.push(text(json_path(claim)?));
+            "(SELECT v.value FROM json_each(r.claims, ?) AS v \
+             WHERE typeof(v.key) <> 'text' AND v.type <> 'null' LIMIT 1)"
+                .to_owned()
+        }
+        ClaimPath::Claim { claim, sub: Some(sub) } => {
+            // RFC 7644 §3.4.2.3: the primary value, else the first.
+            out.params.push(text(key_path(sub)?));
+            out.params.push(text(json_path(claim)?));
+            "(SELECT json_extract(e.value, ?) FROM json_each(r.claims, ?) AS e \
+             WHERE typeof(e.key) <> 'text' AND e.type = 'object' \
+             ORDER BY (json_extract(e.value, '$.primary') IS 1) DESC, e.key LIMIT 1)"
+                .to_owned()
+        }
+        ClaimPath::Element { .. } | ClaimPath::Member(_) => {
+            return Err(StoreError::Unsupported("sorting by a member or element field".to_owned()));
+        }
+    };
+    out.sql = match key.attr_type {
+        AttrType::DateTime => format!("coalesce(scimd_instant({raw}), {raw})"),
+        AttrType::String | AttrType::Reference if !key.case_exact => format!("scimd_lower({raw})"),
+        _ => raw,
+    };
+    if key.attr_type == AttrType::DateTime {
+        // The expression appears twice: so do its parameters.
+        let again = out.params.clone();
+        out.params.extend(again);
+    }
+    Ok(out)
+}
+
+fn column(c: Column) -> &'static str {
+    match c {
+        Column::Id => "r.id",
+        Column::Created => "r.created",
+        Column::LastModified => "r.last_modified",
+    }
+}
+
+fn push(kind: ResourceKind, filter: &StoreFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
     match filter {
         StoreFilter::All => out.sql.push('1'),
-        StoreFilter::And(parts) => push_all(kind, parts, " AND ", "1", out)?,
-        StoreFilter::Or(parts) => push_all(kind, parts, " OR ", "0", out)?,
+        StoreFilter::And(parts) => push_all(kind, parts, scope, " AND ", "1", out)?,
+        StoreFilter::Or(parts) => push_all(kind, parts, scope, " OR ", "0", out)?,
+        StoreFilter::Not(inner) => {
+            // Every compiled condition is 0 or 1, never NULL: NOT is exact.
+            out.sql.push_str("NOT ");
+            push(kind, inner, scope, out)?;
+        }
         StoreFilter::Eq { claim, value, case_exact } => push_eq(kind, claim, value, *case_exact, out)?,
+        StoreFilter::Compare { path, op, value, attr_type, case_exact } => {
+            let leaf = Leaf { ty: *attr_type, case_exact: *case_exact };
+            if scope == Scope::Top
+                && *op == CompareOp::Eq
+                && let (ClaimPath::Claim { claim, sub: None }, CompValue::Str(s)) = (path, value)
+                && matches!(attr_type, AttrType::String)
+                && (claim == USER_NAME || claim == EXTERNAL_ID || claim == display_claim(kind))
+            {
+                return push_eq(kind, claim, s, *case_exact, out);
+            }
+            if scope == Scope::Top
+                && *op == CompareOp::Eq
+                && let (ClaimPath::Column(Column::Id), CompValue::Str(s)) = (path, value)
+                && *case_exact
+            {
+                out.sql.push_str("r.id = ?");
+                out.params.push(text(s.as_str()));
+                return Ok(());
+            }
+            push_compare(path, *op, value, leaf, scope, out)?;
+        }
+        StoreFilter::Present { path } => {
+            let source = source(path, scope, true)?;
+            source.exists(out, |out, v, t| {
+                present(out, v, t);
+                Ok(())
+            })?;
+        }
+        StoreFilter::ElementMatch { of, filter } => {
+            if scope != Scope::Top {
+                return Err(StoreError::Unsupported("a value path inside a value path".to_owned()));
+            }
+            match of {
+                Collection::Claim(claim) => {
+                    out.sql.push_str(
+                        "EXISTS (SELECT 1 FROM json_each(r.claims, ?) AS e \
+                         WHERE typeof(e.key) <> 'text' AND e.type = 'object' AND (",
+                    );
+                    out.params.push(text(json_path(claim)?));
+                    push(kind, filter, Scope::Element, out)?;
+                    out.sql.push_str("))");
+                }
+                Collection::Members => {
+                    out.sql.push_str(
+                        "EXISTS (SELECT 1 FROM members AS m JOIN resources AS x ON x.seq = m.member_seq \
+                         WHERE m.group_seq = r.seq AND (",
+                    );
+                    push(kind, filter, Scope::Member, out)?;
+                    out.sql.push_str("))");
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -47,6 +174,7 @@ fn push(kind: ResourceKind, filter: &StoreFilter, out: &mut Compiled) -> StoreRe
 fn push_all(
     kind: ResourceKind,
     parts: &[StoreFilter],
+    scope: Scope,
     op: &str,
     empty: &str,
     out: &mut Compiled,
@@ -60,7 +188,7 @@ fn push_all(
         if i > 0 {
             out.sql.push_str(op);
         }
-        push(kind, part, out)?;
+        push(kind, part, scope, out)?;
     }
     out.sql.push(')');
     Ok(())
@@ -68,6 +196,270 @@ fn push_all(
 
 fn text(s: impl Into<String>) -> SqlValue {
     SqlValue::Text(s.into())
+}
+
+/// The values a path reads, as SQL.
+enum Source {
+    /// Exactly one value expression (possibly NULL: then no value), of JSON type text.
+    Scalar(&'static str),
+    /// Rows: `FROM … WHERE …` (to which conditions are appended with AND), the value and its
+    /// JSON type as column expressions, and the parameters of the `FROM … WHERE …`.
+    Rows { from: String, params: Vec<SqlValue>, value: &'static str, ty: &'static str },
+}
+
+impl Source {
+    /// `EXISTS` a non-null value satisfying `cond`.
+    fn exists(
+        &self,
+        out: &mut Compiled,
+        cond: impl FnOnce(&mut Compiled, &str, &str) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        match self {
+            Source::Scalar(expr) => {
+                out.sql.push('(');
+                out.sql.push_str(expr);
+                out.sql.push_str(" IS NOT NULL AND coalesce(");
+                cond(out, expr, "'text'")?;
+                out.sql.push_str(", 0))");
+            }
+            Source::Rows { from, params, value, ty } => {
+                out.sql.push_str("EXISTS (SELECT 1 ");
+                out.sql.push_str(from);
+                out.params.extend(params.iter().cloned());
+                out.sql.push_str(" AND ");
+                out.sql.push_str(ty);
+                out.sql.push_str(" <> 'null' AND coalesce(");
+                cond(out, value, ty)?;
+                out.sql.push_str(", 0))");
+            }
+        }
+        Ok(())
+    }
+
+    /// `NOT EXISTS` any non-null value.
+    fn none(&self, out: &mut Compiled) {
+        match self {
+            Source::Scalar(expr) => {
+                out.sql.push_str(expr);
+                out.sql.push_str(" IS NULL");
+            }
+            Source::Rows { from, params, ty, .. } => {
+                out.sql.push_str("NOT EXISTS (SELECT 1 ");
+                out.sql.push_str(from);
+                out.params.extend(params.iter().cloned());
+                out.sql.push_str(" AND ");
+                out.sql.push_str(ty);
+                out.sql.push_str(" <> 'null')");
+            }
+        }
+    }
+}
+
+/// The source of a path in a scope. `whole` keeps the members of an object claim (for `pr`,
+/// where an object is present if a member is); comparisons skip them, as the evaluator never
+/// matches an object.
+fn source(path: &ClaimPath, scope: Scope, whole: bool) -> StoreResult<Source> {
+    let key_filter = if whole { "" } else { " AND typeof(v.key) <> 'text'" };
+    Ok(match (path, scope) {
+        (ClaimPath::Column(c), Scope::Top) => Source::Scalar(column(*c)),
+        (ClaimPath::Claim { claim, sub: None }, Scope::Top) => Source::Rows {
+            from: format!("FROM json_each(r.claims, ?) AS v WHERE 1{key_filter}"),
+            params: vec![text(json_path(claim)?)],
+            value: "v.value",
+            ty: "v.type",
+        },
+        (ClaimPath::Claim { claim, sub: Some(sub) }, Scope::Top) => Source::Rows {
+            from: format!(
+                "FROM json_each(r.claims, ?) AS e0, \
+                 json_each(CASE e0.type WHEN 'object' THEN e0.value ELSE '{{}}' END, ?) AS v \
+                 WHERE typeof(e0.key) <> 'text'{key_filter}"
+            ),
+            params: vec![text(json_path(claim)?), text(key_path(sub)?)],
+            value: "v.value",
+            ty: "v.type",
+        },
+        (ClaimPath::Element { sub }, Scope::Element) => Source::Rows {
+            from: format!(
+                "FROM json_each(CASE e.type WHEN 'object' THEN e.value ELSE '{{}}' END, ?) AS v WHERE 1{key_filter}"
+            ),
+            params: vec![text(key_path(sub)?)],
+            value: "v.value",
+            ty: "v.type",
+        },
+        (ClaimPath::Member(field), Scope::Top) => Source::Rows {
+            from: "FROM members AS m JOIN resources AS x ON x.seq = m.member_seq WHERE m.group_seq = r.seq"
+                .to_owned(),
+            params: Vec::new(),
+            value: member_value(*field),
+            ty: member_type(*field),
+        },
+        (ClaimPath::Member(field), Scope::Member) => Source::Scalar(member_value(*field)),
+        _ => return Err(StoreError::Unsupported(format!("the path {path:?} in this place"))),
+    })
+}
+
+fn member_value(field: MemberField) -> &'static str {
+    match field {
+        MemberField::Value => "x.id",
+        MemberField::Display => "m.display",
+        MemberField::Type => "(CASE x.kind WHEN 1 THEN 'User' ELSE 'Group' END)",
+    }
+}
+
+fn member_type(field: MemberField) -> &'static str {
+    match field {
+        MemberField::Display => "(CASE WHEN m.display IS NULL THEN 'null' ELSE 'text' END)",
+        MemberField::Value | MemberField::Type => "'text'",
+    }
+}
+
+/// RFC 7644 §3.4.2.2 `pr` on one value `v` of JSON type `t`: not null, not `""`, and for
+/// lists and objects, some leaf within that is.
+fn present(out: &mut Compiled, v: &str, t: &str) {
+    out.sql.push_str(&format!(
+        "(CASE {t} WHEN 'null' THEN 0 WHEN 'text' THEN {v} <> '' \
+         WHEN 'object' THEN EXISTS (SELECT 1 FROM json_tree({v}) AS p WHERE p.type IN ('true', 'false', 'integer', 'real') OR (p.type = 'text' AND p.atom <> '')) \
+         WHEN 'array' THEN EXISTS (SELECT 1 FROM json_tree({v}) AS p WHERE p.type IN ('true', 'false', 'integer', 'real') OR (p.type = 'text' AND p.atom <> '')) \
+         ELSE 1 END)"
+    ));
+}
+
+#[derive(Clone, Copy)]
+struct Leaf {
+    ty: AttrType,
+    case_exact: bool,
+}
+
+fn push_compare(
+    path: &ClaimPath,
+    op: CompareOp,
+    value: &CompValue,
+    leaf: Leaf,
+    scope: Scope,
+    out: &mut Compiled,
+) -> StoreResult<()> {
+    match (op, value) {
+        // RFC 7643 §2.5: null is unassigned.
+        (CompareOp::Eq, CompValue::Null) => {
+            out.sql.push_str("NOT ");
+            source(path, scope, true)?.exists(out, |out, v, t| {
+                present(out, v, t);
+                Ok(())
+            })
+        }
+        (CompareOp::Ne, CompValue::Null) => source(path, scope, true)?.exists(out, |out, v, t| {
+            present(out, v, t);
+            Ok(())
+        }),
+        (_, CompValue::Null) => {
+            out.sql.push('0');
+            Ok(())
+        }
+        // A missing attribute is not equal to anything; else some value is not equal.
+        (CompareOp::Ne, _) => {
+            let src = source(path, scope, false)?;
+            out.sql.push('(');
+            src.none(out);
+            out.sql.push_str(" OR ");
+            src.exists(out, |out, v, t| {
+                out.sql.push_str("NOT coalesce(");
+                cond(out, v, t, CompareOp::Eq, value, leaf);
+                out.sql.push_str(", 0)");
+                Ok(())
+            })?;
+            out.sql.push(')');
+            Ok(())
+        }
+        _ => source(path, scope, false)?.exists(out, |out, v, t| {
+            cond(out, v, t, op, value, leaf);
+            Ok(())
+        }),
+    }
+}
+
+fn sql_op(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Ne => "<>",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "=",
+    }
+}
+
+/// One value `v` (JSON type `t`) against the filter's value; `op` is never `Ne`.
+fn cond(out: &mut Compiled, v: &str, t: &str, op: CompareOp, value: &CompValue, leaf: Leaf) {
+    match (leaf.ty, value) {
+        (AttrType::Boolean, CompValue::Bool(b)) if op == CompareOp::Eq => {
+            out.sql.push_str(&format!("({t} IN ('true', 'false') AND {v} = ?)"));
+            out.params.push(SqlValue::Integer(i64::from(*b)));
+        }
+        (AttrType::Integer | AttrType::Decimal, CompValue::Num(n)) if !op.is_substring() => {
+            let param = match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => SqlValue::Integer(i),
+                (None, Some(f)) => SqlValue::Real(f),
+                (None, None) => SqlValue::Null,
+            };
+            out.sql.push_str(&format!("({t} IN ('integer', 'real') AND {v} {} ?)", sql_op(op)));
+            out.params.push(param);
+        }
+        (AttrType::DateTime, CompValue::Str(s)) if !op.is_substring() => match instant(s) {
+            Some(canonical) => {
+                let o = sql_op(op);
+                out.sql.push_str(&format!(
+                    "({t} = 'text' AND CASE WHEN scimd_instant({v}) IS NOT NULL \
+                     THEN scimd_instant({v}) {o} ? ELSE {v} {o} ? END)"
+                ));
+                out.params.push(text(canonical));
+                out.params.push(text(s.as_str()));
+            }
+            None => text_cond(out, v, t, op, s, true),
+        },
+        (
+            AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime,
+            CompValue::Str(s),
+        ) => {
+            text_cond(out, v, t, op, s, leaf.case_exact);
+        }
+        _ => out.sql.push('0'),
+    }
+}
+
+fn text_cond(out: &mut Compiled, v: &str, t: &str, op: CompareOp, s: &str, case_exact: bool) {
+    let (x, p) =
+        if case_exact { (v.to_owned(), s.to_owned()) } else { (format!("scimd_lower({v})"), fold_case(s)) };
+    let sql = match op {
+        CompareOp::Co => {
+            out.params.push(text(p));
+            format!("instr({x}, ?) > 0")
+        }
+        CompareOp::Sw => {
+            out.params.extend([text(p.clone()), text(p)]);
+            format!("substr({x}, 1, length(?)) = ?")
+        }
+        CompareOp::Ew => {
+            out.params.extend([text(p.clone()), text(p.clone()), text(p)]);
+            format!("(length({x}) >= length(?) AND substr({x}, length({x}) - length(?) + 1) = ?)")
+        }
+        _ => {
+            out.params.push(text(p));
+            format!("{x} {} ?", sql_op(op))
+        }
+    };
+    out.sql.push_str(&format!("({t} = 'text' AND {sql})"));
+}
+
+/// An RFC 3339 date-time as the store's canonical UTC text (nine fractional digits), which
+/// sorts in time order; one without an offset is taken as UTC, as the evaluator does.
+pub(crate) fn instant(s: &str) -> Option<String> {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())?;
+    format_time(t).ok()
 }
 
 fn push_eq(
@@ -166,6 +558,11 @@ pub(crate) fn json_path(claim: &str) -> StoreResult<String> {
         return Err(StoreError::Unsupported(format!("claim name {claim:?} contains a quote or backslash")));
     }
     Ok(format!("$.\"{claim}\""))
+}
+
+/// The JSON path of a key inside a complex value: `$."<sub>"`.
+fn key_path(sub: &str) -> StoreResult<String> {
+    json_path(sub)
 }
 
 #[cfg(test)]

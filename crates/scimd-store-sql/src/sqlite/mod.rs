@@ -132,6 +132,22 @@ fn connect(path: &Path, options: &SqliteOptions) -> StoreResult<Connection> {
         },
     )
     .map_err(from_sqlite)?;
+    // RFC 3339 text to the store's canonical UTC text (NULL if it is not a dateTime), so that
+    // dateTimes written with any offset compare and sort as instants.
+    conn.create_scalar_function(
+        "scimd_instant",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            Ok(match ctx.get_raw(0) {
+                ValueRef::Text(t) => {
+                    filter::instant(&String::from_utf8_lossy(t)).map_or(SqlValue::Null, SqlValue::Text)
+                }
+                _ => SqlValue::Null,
+            })
+        },
+    )
+    .map_err(from_sqlite)?;
     Ok(conn)
 }
 

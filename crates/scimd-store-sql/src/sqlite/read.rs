@@ -6,7 +6,7 @@ use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{Member, Membership, Page, ResourceKind, StoreQuery, StoreResult, StoredResource};
 
 use super::error::from_sqlite;
-use super::filter::{compile, json_path};
+use super::filter::{compile, compile_sort_key, json_path};
 use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int};
 
 pub(crate) fn get(
@@ -77,14 +77,40 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
 
     let mut items = Vec::new();
     if query.limit > 0 && query.offset < total {
-        params.push(SqlValue::Integer(to_db_int(query.limit)));
-        params.push(SqlValue::Integer(to_db_int(query.offset)));
-        // The page's seqs first (through an index where the filter allows), then only those rows.
-        let sql = format!(
-            "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-             WHERE r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
-            filter.sql
-        );
+        let limit = SqlValue::Integer(to_db_int(query.limit));
+        let offset = SqlValue::Integer(to_db_int(query.offset));
+        let sql = match &query.sort {
+            None => {
+                params.push(limit);
+                params.push(offset);
+                // The page's seqs first (through an index where the filter allows), then only
+                // those rows.
+                format!(
+                    "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
+                     WHERE r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
+                    filter.sql
+                )
+            }
+            Some(key) => {
+                // RFC 7644 §3.4.2.3: no value sorts last ascending, first descending; ties in
+                // creation order. The key is computed once per row, in the page subquery.
+                let key_sql = compile_sort_key(key)?;
+                let mut sorted = key_sql.params;
+                sorted.append(&mut params);
+                sorted.push(limit);
+                sorted.push(offset);
+                params = sorted;
+                let dir = if key.descending { "DESC" } else { "ASC" };
+                format!(
+                    "SELECT {COLUMNS} FROM (SELECT r.seq AS page_seq, {} AS page_key FROM resources AS r \
+                     WHERE r.kind = ? AND {} \
+                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, r.seq LIMIT ? OFFSET ?) AS p \
+                     JOIN resources ON resources.seq = p.page_seq \
+                     ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq",
+                    key_sql.sql, filter.sql
+                )
+            }
+        };
         let mut stmt = tx.prepare_cached(&sql).map_err(from_sqlite)?;
         let mut rows = stmt.query(params_from_iter(params.iter())).map_err(from_sqlite)?;
         let mut seqs = Vec::new();
@@ -155,4 +181,57 @@ pub(crate) fn memberships(conn: &mut Connection, id: &str) -> StoreResult<Vec<Me
 
 fn finish(tx: Transaction<'_>) -> StoreResult<()> {
     tx.finish().map_err(from_sqlite)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use scimd_claims::claims::USER_NAME;
+    use scimd_claims::filter::ClaimPath;
+    use scimd_core::filter::{CompValue, CompareOp};
+    use scimd_core::schema::AttrType;
+    use scimd_store::StoreFilter;
+
+    /// The query plan of the count and page queries of a filter.
+    fn plan(filter: &StoreFilter) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let c = compile(ResourceKind::User, filter).unwrap();
+        let sql =
+            format!("EXPLAIN QUERY PLAN SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", c.sql);
+        let mut params = vec![SqlValue::Integer(1)];
+        params.extend(c.params);
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows = stmt.query_map(params_from_iter(params.iter()), |row| row.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The issue's index requirement: `userName eq` (and `id eq`) are index lookups, never scans.
+    #[test]
+    fn user_name_and_id_equality_use_an_index() {
+        let f = StoreFilter::Compare {
+            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+            op: CompareOp::Eq,
+            value: CompValue::Str("Bjensen".into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        };
+        let p = plan(&f);
+        assert!(
+            p.contains("USING COVERING INDEX resources_user_name_ci")
+                || p.contains("USING INDEX resources_user_name_ci"),
+            "{p}"
+        );
+        let f = StoreFilter::Compare {
+            path: ClaimPath::Column(scimd_claims::Column::Id),
+            op: CompareOp::Eq,
+            value: CompValue::Str("x".into()),
+            attr_type: AttrType::String,
+            case_exact: true,
+        };
+        let p = plan(&f);
+        assert!(p.contains("INDEX") && !p.contains("SCAN"), "{p}");
+    }
 }

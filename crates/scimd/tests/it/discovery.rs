@@ -12,9 +12,9 @@ async fn service_provider_config_is_truthful() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     let b = &r.body;
     assert_eq!(b["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig");
-    assert_eq!(b["patch"]["supported"], false);
+    assert_eq!(b["patch"]["supported"], true);
     assert_eq!(b["bulk"]["supported"], false);
-    assert_eq!(b["sort"]["supported"], false);
+    assert_eq!(b["sort"]["supported"], true);
     assert_eq!(b["etag"]["supported"], true);
     assert_eq!(b["filter"]["supported"], true);
     assert_eq!(b["filter"]["maxResults"], 1000);
@@ -23,8 +23,8 @@ async fn service_provider_config_is_truthful() {
     assert!(schemes.iter().any(|a| a["type"] == "oauthbearertoken"));
     assert!(schemes.iter().any(|a| a["type"] == "httpbasic"));
     // What is announced unsupported answers so.
-    let patch = s.request(reqwest::Method::PATCH, "/Users/x", Some(&serde_json::json!({})), &[]).await;
-    patch.assert_error(501, None);
+    let bulk = s.post("/Bulk", &serde_json::json!({})).await;
+    bulk.assert_error(501, None);
 }
 
 /// RFC 7643 §6: the User and Group resource types, User with the Enterprise extension.

@@ -9,5 +9,7 @@ mod discovery;
 mod durability;
 mod errors;
 mod groups;
+mod patch;
+mod query;
 mod serve;
 mod users;
