@@ -47,9 +47,18 @@ struct ScimLocation {
 /// One row of the mapping, parsed.
 #[derive(Debug, Clone)]
 struct Entry {
-    claim_uri: String,
     location: ScimLocation,
     local: String,
+    /// Which resource kinds read this claim back as a SCIM attribute (`[User, Group]`). The
+    /// resource's own columns (`id`, `meta.*`) and the password hash are read back by nobody.
+    read_back: [bool; 2],
+}
+
+fn kind_slot(kind: ResourceKind) -> usize {
+    match kind {
+        ResourceKind::User => 0,
+        ResourceKind::Group => 1,
+    }
 }
 
 /// The mapping between SCIM claim URIs and local claims, for both resource kinds.
@@ -105,7 +114,18 @@ impl DialectMapping {
             if by_claim.insert(row.claim.to_ascii_lowercase(), entries.len()).is_some() {
                 return Err(ScimError::status(500, format!("claim URI {} is mapped twice", row.claim)));
             }
-            entries.push(Entry { claim_uri: row.claim, location, local: row.local });
+            // meta.* and id come from the store's own columns; the password claim holds a hash.
+            let store_column = schema.eq_ignore_ascii_case(CORE_SCHEMA) && attr != "externalId";
+            let readable = !store_column && row.local != crate::claims::PASSWORD;
+            let belongs = |kind: ResourceKind| match &location.extension {
+                Some(_) => kind == ResourceKind::User,
+                None => {
+                    schema.eq_ignore_ascii_case(core_schema(kind)) || schema.eq_ignore_ascii_case(CORE_SCHEMA)
+                }
+            };
+            let read_back =
+                [readable && belongs(ResourceKind::User), readable && belongs(ResourceKind::Group)];
+            entries.push(Entry { location, local: row.local, read_back });
         }
         Ok(DialectMapping { entries, by_claim })
     }
@@ -204,22 +224,23 @@ impl DialectMapping {
     /// `groups`, which the caller adds), attributes in the mapping's order. Local claims that no
     /// SCIM attribute of this kind maps to are left out.
     pub fn to_resource(&self, kind: ResourceKind, claims: &Claims) -> Map<String, Value> {
-        let core = core_schema(kind);
+        self.build_resource(kind, |local| claims.get(local).cloned())
+    }
+
+    /// [`Self::to_resource`], moving the values out of `claims` instead of copying them.
+    pub fn into_resource(&self, kind: ResourceKind, mut claims: Claims) -> Map<String, Value> {
+        self.build_resource(kind, |local| claims.remove(local))
+    }
+
+    fn build_resource(
+        &self,
+        kind: ResourceKind,
+        mut take: impl FnMut(&str) -> Option<Value>,
+    ) -> Map<String, Value> {
+        let slot = kind_slot(kind);
         let mut out = Map::new();
-        for entry in &self.entries {
-            let Some(value) = claims.get(&entry.local) else { continue };
-            let Some((schema, _, _)) = split_claim_uri(&entry.claim_uri) else { continue };
-            let belongs = match &entry.location.extension {
-                Some(_) => kind == ResourceKind::User,
-                None => schema.eq_ignore_ascii_case(core) || schema.eq_ignore_ascii_case(CORE_SCHEMA),
-            };
-            // meta.* and id are written by the caller from the store's own columns; the password
-            // claim holds a hash and is never read back.
-            let store_column =
-                schema.eq_ignore_ascii_case(CORE_SCHEMA) && entry.location.attr != "externalId";
-            if !belongs || store_column || entry.local == crate::claims::PASSWORD {
-                continue;
-            }
+        for entry in self.entries.iter().filter(|e| e.read_back[slot]) {
+            let Some(value) = take(&entry.local) else { continue };
             let target = match &entry.location.extension {
                 Some(uri) => {
                     let ext = out.entry(uri.clone()).or_insert_with(|| Value::Object(Map::new()));
@@ -232,14 +253,14 @@ impl DialectMapping {
             };
             match &entry.location.sub {
                 None => {
-                    target.insert(entry.location.attr.clone(), value.clone());
+                    target.insert(entry.location.attr.clone(), value);
                 }
                 Some(sub) => {
                     let parent = target
                         .entry(entry.location.attr.clone())
                         .or_insert_with(|| Value::Object(Map::new()));
                     if let Value::Object(m) = parent {
-                        m.insert(sub.clone(), value.clone());
+                        m.insert(sub.clone(), value);
                     }
                 }
             }

@@ -103,13 +103,14 @@ pub fn schema_json(schema: &Schema, location: &str) -> Value {
 
 /// A ListResponse (RFC 7644 §3.4.2): `itemsPerPage` is the number of resources in this page.
 pub fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
-    json!({
-        "schemas": [LIST_RESPONSE_SCHEMA],
-        "totalResults": total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })
+    // Built by hand: `json!` would serialize the resources into a copy of themselves.
+    let mut body = serde_json::Map::with_capacity(5);
+    body.insert("schemas".into(), json!([LIST_RESPONSE_SCHEMA]));
+    body.insert("totalResults".into(), total.into());
+    body.insert("itemsPerPage".into(), resources.len().into());
+    body.insert("startIndex".into(), start_index.into());
+    body.insert("Resources".into(), Value::Array(resources));
+    Value::Object(body)
 }
 
 #[cfg(test)]

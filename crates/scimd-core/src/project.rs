@@ -248,7 +248,10 @@ fn non_empty(v: Value) -> Option<Value> {
 /// Drops the sub-attributes that are `returned: never`, `request` (unless in `requested`), or
 /// named in `excluded` (unless `always`).
 fn strip_subs(def: &AttributeDef, value: Value, excluded: &[&str], requested: &[&str]) -> Value {
-    if def.sub_attributes.is_empty() {
+    // Nothing to strip: keep the value as it is rather than rebuild it (the common case).
+    let all_default =
+        def.sub_attributes.iter().all(|s| matches!(s.returned, Returned::Default | Returned::Always));
+    if def.sub_attributes.is_empty() || (excluded.is_empty() && all_default) {
         return value;
     }
     map_objects(value, &|obj| {

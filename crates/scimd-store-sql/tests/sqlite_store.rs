@@ -610,3 +610,41 @@ async fn reads_and_writes_run_concurrently() {
     }
     assert_eq!(store.query(&StoreQuery { limit: 0, ..users(StoreFilter::All) }).await.unwrap().total, 200);
 }
+
+async fn walk_users(store: &SqliteStore) -> Vec<String> {
+    let mut seen = Vec::new();
+    for offset in (0..18).step_by(4) {
+        let page = store.query(&StoreQuery { offset, limit: 4, ..users(StoreFilter::All) }).await.unwrap();
+        assert_eq!(page.total, 16);
+        seen.extend(page.items.into_iter().map(|r| r.id));
+    }
+    seen
+}
+
+/// Unfiltered paging starts from the in-memory creation order: after deletions, with groups
+/// interleaved, and after a reopen, every offset gives the right page and the right total.
+#[tokio::test]
+async fn unfiltered_paging_is_exact_after_deletions_and_reopen() {
+    let (dir, store) = fresh().await;
+    for i in 0..20 {
+        store.create(new_user(&format!("u{i}"), &format!("user{i}"))).await.unwrap();
+        if i % 5 == 0 {
+            store.create(new_group(&format!("g{i}"), &format!("group{i}"), &[])).await.unwrap();
+        }
+    }
+    for i in [0, 3, 4, 19] {
+        store.delete(ResourceKind::User, &format!("u{i}"), None).await.unwrap();
+    }
+    let expected: Vec<String> =
+        (0..20).filter(|i| ![0, 3, 4, 19].contains(i)).map(|i| format!("u{i}")).collect();
+    assert_eq!(walk_users(&store).await, expected);
+    drop(store);
+    let store = open(&dir).await;
+    assert_eq!(walk_users(&store).await, expected);
+    let groups = store
+        .query(&StoreQuery { kind: ResourceKind::Group, offset: 1, limit: 10, ..users(StoreFilter::All) })
+        .await
+        .unwrap();
+    assert_eq!(groups.total, 4);
+    assert_eq!(groups.items.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g5", "g10", "g15"]);
+}

@@ -152,4 +152,26 @@ pub trait UserStore: Send + Sync + 'static {
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page>;
     /// The groups a resource belongs to, directly and through nested groups.
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>>;
+
+    /// Reads one resource and the groups it belongs to, in one transaction: what a GET of a
+    /// user needs, in one call. Backends should override the default, which makes two.
+    async fn get_with_memberships(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
+        let Some(resource) = self.get(kind, id, false).await? else { return Ok(None) };
+        let groups = self.memberships(id).await?;
+        Ok(Some((resource, groups)))
+    }
+
+    /// The memberships of several resources (a page of users), in the order of `ids`.
+    /// Backends should override the default, which makes one call per id.
+    async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.memberships(id).await?);
+        }
+        Ok(out)
+    }
 }

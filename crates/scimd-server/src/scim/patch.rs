@@ -114,7 +114,8 @@ pub(super) async fn patch(
     } else {
         None
     };
-    let full = render::resource(&state, &stored, groups.as_deref());
+    let version = stored.version;
+    let full = render::into_resource(&state, stored, groups.as_deref());
     let body = projection.apply(&state.registry, kind, full);
-    Ok(resource_response(StatusCode::OK, body, stored.version, None))
+    Ok(resource_response(StatusCode::OK, body, version, None))
 }

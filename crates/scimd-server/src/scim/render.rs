@@ -36,6 +36,27 @@ pub fn resource(
     memberships: Option<&[Membership]>,
 ) -> Map<String, Value> {
     let body = state.mapping.to_resource(stored.kind, &stored.claims);
+    finish(state, stored, body, memberships)
+}
+
+/// [`resource`] for a resource read only to be rendered: its claims are moved, not copied.
+pub fn into_resource(
+    state: &AppState,
+    mut stored: StoredResource,
+    memberships: Option<&[Membership]>,
+) -> Map<String, Value> {
+    let claims = std::mem::take(&mut stored.claims);
+    let body = state.mapping.into_resource(stored.kind, claims);
+    finish(state, &stored, body, memberships)
+}
+
+/// Adds `schemas`, `id`, `members`, `groups` and `meta` to the attributes read from claims.
+fn finish(
+    state: &AppState,
+    stored: &StoredResource,
+    body: Map<String, Value>,
+    memberships: Option<&[Membership]>,
+) -> Map<String, Value> {
     let mut out = Map::with_capacity(body.len() + 5);
     let core = match stored.kind {
         ResourceKind::User => USER_SCHEMA,

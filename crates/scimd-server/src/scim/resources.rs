@@ -165,6 +165,22 @@ pub(super) async fn memberships(state: &SharedState, stored: &StoredResource) ->
     state.store.memberships(&stored.id).await.map_err(|e| store_error(stored.kind, Some(&stored.id), e))
 }
 
+/// Pairs each resource of a page with its memberships (one store call for the page), or with
+/// none when `load` is false.
+async fn with_memberships(
+    state: &SharedState,
+    kind: ResourceKind,
+    items: Vec<StoredResource>,
+    load: bool,
+) -> ApiResult<Vec<Rendered>> {
+    if !load || items.is_empty() {
+        return Ok(items.into_iter().map(|s| (s, None)).collect());
+    }
+    let ids: Vec<String> = items.iter().map(|s| s.id.clone()).collect();
+    let groups = state.store.memberships_of(&ids).await.map_err(|e| store_error(kind, None, e))?;
+    Ok(items.into_iter().zip(groups).map(|(s, g)| (s, Some(g))).collect())
+}
+
 /// Takes a group's `members` out of a normalised resource (they are a relation, not claims).
 pub(super) fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
     let Some(Value::Array(list)) = resource.remove("members") else { return Vec::new() };
@@ -220,10 +236,10 @@ async fn create(
         now: OffsetDateTime::now_utc(),
     };
     let stored = state.store.create(new).await.map_err(|e| store_error(kind, None, e))?;
-    let full = render::resource(&state, &stored, None);
-    let location = render::location(&state, kind, &stored.id);
+    let (version, location) = (stored.version, render::location(&state, kind, &stored.id));
+    let full = render::into_resource(&state, stored, None);
     let body = projection.apply(&state.registry, kind, full);
-    Ok(resource_response(StatusCode::CREATED, body, stored.version, Some(location)))
+    Ok(resource_response(StatusCode::CREATED, body, version, Some(location)))
 }
 
 async fn read(
@@ -236,12 +252,27 @@ async fn read(
     let params = query_params(query)?;
     let projection = projection(&state, kind, &params)?;
     let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
-    let stored = state
-        .store
-        .get(kind, &id, with_members)
-        .await
-        .map_err(|e| store_error(kind, Some(&id), e))?
-        .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
+    let with_groups = kind == ResourceKind::User && shows(&state, kind, &projection, "groups");
+    let not_found = || ScimError::not_found(format!("no {} with id \"{id}\"", kind.name()));
+    // One store call either way: a user with the groups it belongs to, or a group with its
+    // members (unless the projection drops them).
+    let (stored, groups) = if with_groups {
+        let (stored, groups) = state
+            .store
+            .get_with_memberships(kind, &id)
+            .await
+            .map_err(|e| store_error(kind, Some(&id), e))?
+            .ok_or_else(not_found)?;
+        (stored, Some(groups))
+    } else {
+        let stored = state
+            .store
+            .get(kind, &id, with_members)
+            .await
+            .map_err(|e| store_error(kind, Some(&id), e))?
+            .ok_or_else(not_found)?;
+        (stored, None)
+    };
     // RFC 7644 §3.14: If-None-Match with the current version answers 304 without a body.
     if let Some(tags) = entity_tags(&headers, header::IF_NONE_MATCH)
         && tags.iter().any(|t| {
@@ -255,14 +286,10 @@ async fn read(
         }
         return Ok(resp);
     }
-    let groups = if kind == ResourceKind::User && shows(&state, kind, &projection, "groups") {
-        Some(memberships(&state, &stored).await?)
-    } else {
-        None
-    };
-    let full = render::resource(&state, &stored, groups.as_deref());
+    let version = stored.version;
+    let full = render::into_resource(&state, stored, groups.as_deref());
     let body = projection.apply(&state.registry, kind, full);
-    Ok(resource_response(StatusCode::OK, body, stored.version, None))
+    Ok(resource_response(StatusCode::OK, body, version, None))
 }
 
 async fn replace(
@@ -326,9 +353,10 @@ async fn replace(
     } else {
         None
     };
-    let full = render::resource(&state, &stored, groups.as_deref());
+    let version = stored.version;
+    let full = render::into_resource(&state, stored, groups.as_deref());
     let body = projection.apply(&state.registry, kind, full);
-    Ok(resource_response(StatusCode::OK, body, stored.version, None))
+    Ok(resource_response(StatusCode::OK, body, version, None))
 }
 
 async fn delete(
@@ -379,12 +407,7 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
                 sort,
             };
             let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
-            let mut items = Vec::with_capacity(page.items.len());
-            for stored in page.items {
-                let groups = if with_groups { Some(memberships(&state, &stored).await?) } else { None };
-                items.push((stored, groups));
-            }
-            (page.total, items)
+            (page.total, with_memberships(&state, kind, page.items, with_groups).await?)
         }
         Some(residual) => {
             residual_page(&state, kind, store_filter, sort, &residual, start, count, with_members).await?
@@ -393,7 +416,7 @@ async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> 
     let resources: Vec<Value> = page
         .into_iter()
         .map(|(stored, groups)| {
-            let full = render::resource(&state, &stored, groups.as_deref());
+            let full = render::into_resource(&state, stored, groups.as_deref());
             Value::Object(projection.apply(&state.registry, kind, full))
         })
         .collect();
@@ -459,10 +482,9 @@ async fn residual_page(
         ))
         .into());
     }
-    let needs_groups = kind == ResourceKind::User;
+    let candidates = with_memberships(state, kind, candidates.items, kind == ResourceKind::User).await?;
     let mut matches = Vec::new();
-    for stored in candidates.items {
-        let groups = if needs_groups { Some(memberships(state, &stored).await?) } else { None };
+    for (stored, groups) in candidates {
         let full = render::resource(state, &stored, groups.as_deref());
         if filter::evaluate(residual, &state.registry, kind, &full) {
             matches.push((stored, groups));

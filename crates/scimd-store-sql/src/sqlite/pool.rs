@@ -49,6 +49,23 @@ impl Pool {
         .map_err(|e| StoreError::Backend(format!("a store task failed: {e}")))?
     }
 
+    /// Runs a short `op` (a point read, a page) with a connection of the pool on the calling
+    /// thread. Handing such an op to the blocking pool costs more than the op itself: two thread
+    /// wake-ups against a few microseconds of SQLite work. The wait for a free connection is
+    /// still asynchronous.
+    pub(crate) async fn run_inline<T, F>(self: &Arc<Self>, op: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut Connection) -> StoreResult<T>,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closed".to_owned()))?;
+        let mut lease = self.take()?;
+        op(lease.conn()?)
+    }
+
     /// Takes a connection; the permit held by the caller guarantees there is one.
     fn take(self: &Arc<Self>) -> StoreResult<Lease> {
         let conn = self.conns.lock().map_err(poisoned)?.pop();

@@ -1,9 +1,13 @@
 //! Reads: get, query, memberships. Each runs in one deferred read transaction.
 
+use std::collections::HashMap;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, Transaction, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
-use scimd_store::{Member, Membership, Page, ResourceKind, StoreQuery, StoreResult, StoredResource};
+use scimd_store::{
+    Member, Membership, Page, ResourceKind, StoreError, StoreQuery, StoreResult, StoredResource,
+};
 
 use super::error::from_sqlite;
 use super::filter::{compile, compile_sort_key, json_path};
@@ -68,15 +72,9 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
     params.push(SqlValue::Integer(kind_code(query.kind)));
     params.extend(filter.params.iter().cloned());
 
-    let total: i64 = tx
-        .prepare_cached(&format!("SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", filter.sql))
-        .map_err(from_sqlite)?
-        .query_row(params_from_iter(params.iter()), |row| row.get(0))
-        .map_err(from_sqlite)?;
-    let total = u64::try_from(total).unwrap_or(0);
-
+    let count_params = params.clone();
     let mut items = Vec::new();
-    if query.limit > 0 && query.offset < total {
+    if query.limit > 0 {
         let limit = SqlValue::Integer(to_db_int(query.limit));
         let offset = SqlValue::Integer(to_db_int(query.offset));
         let sql = match &query.sort {
@@ -129,8 +127,59 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
             }
         }
     }
+    // A first page that is not full holds every match: its length is the total (the lookup
+    // before a create, `userName eq "..."`, needs no second statement).
+    let total = if query.offset == 0 && (items.len() as u64) < query.limit {
+        items.len() as u64
+    } else {
+        let total: i64 = tx
+            .prepare_cached(&format!(
+                "SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}",
+                filter.sql
+            ))
+            .map_err(from_sqlite)?
+            .query_row(params_from_iter(count_params.iter()), |row| row.get(0))
+            .map_err(from_sqlite)?;
+        u64::try_from(total).unwrap_or(0)
+    };
     tx.finish().map_err(from_sqlite)?;
     Ok(Page { total, items })
+}
+
+/// Up to `limit` resources of a kind from `first_seq` on, in creation order: a page of an
+/// unfiltered list whose start [`super::order::Order`] knows. A range scan of the `(kind, seq)`
+/// index, whatever the offset.
+pub(crate) fn page_from(
+    conn: &mut Connection,
+    kind: ResourceKind,
+    first_seq: i64,
+    limit: u64,
+    with_members: bool,
+) -> StoreResult<Vec<StoredResource>> {
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let mut items = Vec::new();
+    let mut seqs = Vec::new();
+    {
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT ?3"
+            ))
+            .map_err(from_sqlite)?;
+        let mut rows =
+            stmt.query(params![kind_code(kind), first_seq, to_db_int(limit)]).map_err(from_sqlite)?;
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            let (seq, resource) = from_row(row)?;
+            seqs.push(seq);
+            items.push(resource);
+        }
+    }
+    if with_members && kind == ResourceKind::Group {
+        for (seq, item) in seqs.into_iter().zip(items.iter_mut()) {
+            item.members = Some(load_members(&tx, seq)?);
+        }
+    }
+    finish(tx)?;
+    Ok(items)
 }
 
 /// The groups `id` belongs to, directly or through nested groups, in creation order of the
@@ -139,43 +188,107 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
 /// make a group its own indirect member).
 pub(crate) fn memberships(conn: &mut Connection, id: &str) -> StoreResult<Vec<Membership>> {
     let tx = conn.transaction().map_err(from_sqlite)?;
-    let mut out = Vec::new();
+    let out = match seq_of(&tx, id)? {
+        Some(seq) => memberships_in(&tx, seq)?,
+        None => Vec::new(),
+    };
+    finish(tx)?;
+    Ok(out)
+}
+
+/// One resource and its memberships, in one read transaction.
+pub(crate) fn get_with_memberships(
+    conn: &mut Connection,
+    kind: ResourceKind,
+    id: &str,
+) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let Some((seq, resource)) = get_by_id(&tx, id)? else { return Ok(None) };
+    if resource.kind != kind {
+        return Ok(None);
+    }
+    let groups = memberships_in(&tx, seq)?;
+    finish(tx)?;
+    Ok(Some((resource, groups)))
+}
+
+/// The memberships of several resources, in the order of `ids`, in one read transaction. One
+/// statement finds which of them belong to any group; only those run the recursive query.
+pub(crate) fn memberships_of(conn: &mut Connection, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
+    let tx = conn.transaction().map_err(from_sqlite)?;
+    let ids_json =
+        serde_json::to_string(ids).map_err(|e| StoreError::Backend(format!("ids to JSON: {e}")))?;
+    let mut in_groups: HashMap<String, i64> = HashMap::new();
     {
-        let Some(seq) = tx
-            .prepare_cached("SELECT seq FROM resources WHERE id = ?1")
-            .map_err(from_sqlite)?
-            .query_row([id], |row| row.get::<_, i64>(0))
-            .optional()
-            .map_err(from_sqlite)?
-        else {
-            return Ok(out);
-        };
         let mut stmt = tx
             .prepare_cached(
-                "WITH RECURSIVE up(seq, direct) AS ( \
-                     SELECT group_seq, 1 FROM members WHERE member_seq = ?1 \
-                     UNION \
-                     SELECT m.group_seq, 0 FROM members AS m JOIN up ON m.member_seq = up.seq \
-                 ) \
-                 SELECT r.id, json_extract(r.claims, ?2), max(up.direct) \
-                 FROM up JOIN resources AS r ON r.seq = up.seq \
-                 WHERE up.seq <> ?1 GROUP BY up.seq ORDER BY up.seq",
+                "SELECT r.id, r.seq FROM json_each(?1) AS j JOIN resources AS r ON r.id = j.value \
+                 WHERE EXISTS (SELECT 1 FROM members AS m WHERE m.member_seq = r.seq)",
             )
             .map_err(from_sqlite)?;
-        let mut rows = stmt.query(params![seq, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+        let mut rows = stmt.query([ids_json]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
-            let display = match row.get_ref(1).map_err(from_sqlite)? {
-                rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-                _ => None,
-            };
-            out.push(Membership {
-                group_id: row.get(0).map_err(from_sqlite)?,
-                display,
-                direct: row.get::<_, i64>(2).map_err(from_sqlite)? == 1,
-            });
+            in_groups.insert(row.get(0).map_err(from_sqlite)?, row.get(1).map_err(from_sqlite)?);
         }
     }
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        out.push(match in_groups.get(id) {
+            Some(&seq) => memberships_in(&tx, seq)?,
+            None => Vec::new(),
+        });
+    }
     finish(tx)?;
+    Ok(out)
+}
+
+fn seq_of(conn: &Connection, id: &str) -> StoreResult<Option<i64>> {
+    conn.prepare_cached("SELECT seq FROM resources WHERE id = ?1")
+        .map_err(from_sqlite)?
+        .query_row([id], |row| row.get::<_, i64>(0))
+        .optional()
+        .map_err(from_sqlite)
+}
+
+/// The memberships of the resource at `seq`.
+fn memberships_in(conn: &Connection, seq: i64) -> StoreResult<Vec<Membership>> {
+    let mut out = Vec::new();
+    // Most resources belong to no group: one index probe answers that, where the recursive
+    // query below would build its temporary tables for nothing.
+    let in_any = conn
+        .prepare_cached("SELECT 1 FROM members WHERE member_seq = ?1 LIMIT 1")
+        .map_err(from_sqlite)?
+        .query_row([seq], |_| Ok(()))
+        .optional()
+        .map_err(from_sqlite)?
+        .is_some();
+    if !in_any {
+        return Ok(out);
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "WITH RECURSIVE up(seq, direct) AS ( \
+                 SELECT group_seq, 1 FROM members WHERE member_seq = ?1 \
+                 UNION \
+                 SELECT m.group_seq, 0 FROM members AS m JOIN up ON m.member_seq = up.seq \
+             ) \
+             SELECT r.id, json_extract(r.claims, ?2), max(up.direct) \
+             FROM up JOIN resources AS r ON r.seq = up.seq \
+             WHERE up.seq <> ?1 GROUP BY up.seq ORDER BY up.seq",
+        )
+        .map_err(from_sqlite)?;
+    let mut rows = stmt.query(params![seq, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        let display = match row.get_ref(1).map_err(from_sqlite)? {
+            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            _ => None,
+        };
+        out.push(Membership {
+            group_id: row.get(0).map_err(from_sqlite)?,
+            display,
+            direct: row.get::<_, i64>(2).map_err(from_sqlite)? == 1,
+        });
+    }
     Ok(out)
 }
 

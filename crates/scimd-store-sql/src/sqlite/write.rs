@@ -14,7 +14,8 @@ use super::resource::{
     version_from_db,
 };
 
-pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<StoredResource> {
+/// Creates a resource; returns it with its `seq` (its place in creation order).
+pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i64, StoredResource)> {
     if new.kind == ResourceKind::User && !new.members.is_empty() {
         return Err(StoreError::Unsupported("a user has no members".to_owned()));
     }
@@ -58,15 +59,18 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<Sto
         ResourceKind::User => None,
     };
     tx.commit().map_err(from_sqlite)?;
-    Ok(StoredResource {
-        id: new.id,
-        kind: new.kind,
-        claims: new.claims,
-        created: now,
-        last_modified: now,
-        version: 1,
-        members,
-    })
+    Ok((
+        seq,
+        StoredResource {
+            id: new.id,
+            kind: new.kind,
+            claims: new.claims,
+            created: now,
+            last_modified: now,
+            version: 1,
+            members,
+        },
+    ))
 }
 
 /// The row of a stored resource that a write checks against.
@@ -164,7 +168,7 @@ pub(crate) fn delete(
     id: &str,
     expected_version: Option<u64>,
     now: OffsetDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<i64> {
     let now_text = format_time(now)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
     let cur = current(&tx, kind, id, expected_version)?;
@@ -179,7 +183,8 @@ pub(crate) fn delete(
         .map_err(from_sqlite)?
         .execute([cur.seq])
         .map_err(from_sqlite)?;
-    tx.commit().map_err(from_sqlite)
+    tx.commit().map_err(from_sqlite)?;
+    Ok(cur.seq)
 }
 
 /// A member resolved against the store.
