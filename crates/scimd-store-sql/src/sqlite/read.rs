@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension as _, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
     Member, Membership, Page, ResourceKind, StoreError, StoreQuery, StoreResult, StoredResource,
@@ -19,7 +19,7 @@ pub(crate) fn get(
     id: &str,
     with_members: bool,
 ) -> StoreResult<Option<StoredResource>> {
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let Some((seq, mut resource)) = get_by_id(&tx, id)? else {
         return Ok(None);
     };
@@ -29,7 +29,7 @@ pub(crate) fn get(
     if with_members && kind == ResourceKind::Group {
         resource.members = Some(load_members(&tx, seq)?);
     }
-    tx.finish().map_err(from_sqlite)?;
+    tx.end()?;
     Ok(Some(resource))
 }
 
@@ -67,7 +67,7 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
 
 pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Page> {
     let filter = compile(query.kind, &query.filter)?;
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
     params.push(SqlValue::Integer(kind_code(query.kind)));
     params.extend(filter.params.iter().cloned());
@@ -142,7 +142,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
             .map_err(from_sqlite)?;
         u64::try_from(total).unwrap_or(0)
     };
-    tx.finish().map_err(from_sqlite)?;
+    tx.end()?;
     Ok(Page { total, items })
 }
 
@@ -156,7 +156,7 @@ pub(crate) fn page_from(
     limit: u64,
     with_members: bool,
 ) -> StoreResult<Vec<StoredResource>> {
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let mut items = Vec::new();
     let mut seqs = Vec::new();
     {
@@ -178,7 +178,7 @@ pub(crate) fn page_from(
             item.members = Some(load_members(&tx, seq)?);
         }
     }
-    finish(tx)?;
+    tx.end()?;
     Ok(items)
 }
 
@@ -187,12 +187,12 @@ pub(crate) fn page_from(
 /// group reached both ways is reported direct. The resource itself is left out (a cycle can
 /// make a group its own indirect member).
 pub(crate) fn memberships(conn: &mut Connection, id: &str) -> StoreResult<Vec<Membership>> {
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let out = match seq_of(&tx, id)? {
         Some(seq) => memberships_in(&tx, seq)?,
         None => Vec::new(),
     };
-    finish(tx)?;
+    tx.end()?;
     Ok(out)
 }
 
@@ -202,20 +202,20 @@ pub(crate) fn get_with_memberships(
     kind: ResourceKind,
     id: &str,
 ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let Some((seq, resource)) = get_by_id(&tx, id)? else { return Ok(None) };
     if resource.kind != kind {
         return Ok(None);
     }
     let groups = memberships_in(&tx, seq)?;
-    finish(tx)?;
+    tx.end()?;
     Ok(Some((resource, groups)))
 }
 
 /// The memberships of several resources, in the order of `ids`, in one read transaction. One
 /// statement finds which of them belong to any group; only those run the recursive query.
 pub(crate) fn memberships_of(conn: &mut Connection, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
-    let tx = conn.transaction().map_err(from_sqlite)?;
+    let tx = ReadTx::begin(conn)?;
     let ids_json =
         serde_json::to_string(ids).map_err(|e| StoreError::Backend(format!("ids to JSON: {e}")))?;
     let mut in_groups: HashMap<String, i64> = HashMap::new();
@@ -238,7 +238,7 @@ pub(crate) fn memberships_of(conn: &mut Connection, ids: &[String]) -> StoreResu
             None => Vec::new(),
         });
     }
-    finish(tx)?;
+    tx.end()?;
     Ok(out)
 }
 
@@ -292,8 +292,41 @@ fn memberships_in(conn: &Connection, seq: i64) -> StoreResult<Vec<Membership>> {
     Ok(out)
 }
 
-fn finish(tx: Transaction<'_>) -> StoreResult<()> {
-    tx.finish().map_err(from_sqlite)
+/// A read transaction whose `BEGIN` and `COMMIT` are cached statements: rusqlite's
+/// `Transaction` parses both anew each time, which cost as much as the point read inside.
+/// Dropped without [`ReadTx::end`] (an error on the way), it rolls back.
+pub(crate) struct ReadTx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> ReadTx<'c> {
+    pub(crate) fn begin(conn: &'c mut Connection) -> StoreResult<ReadTx<'c>> {
+        conn.prepare_cached("BEGIN").map_err(from_sqlite)?.execute([]).map_err(from_sqlite)?;
+        Ok(ReadTx { conn, open: true })
+    }
+
+    pub(crate) fn end(mut self) -> StoreResult<()> {
+        self.open = false;
+        self.conn.prepare_cached("COMMIT").map_err(from_sqlite)?.execute([]).map_err(from_sqlite)?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for ReadTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for ReadTx<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            // Nothing was written; a failed rollback leaves nothing to undo.
+            let _ = self.conn.prepare_cached("ROLLBACK").and_then(|mut s| s.execute([]));
+        }
+    }
 }
 
 #[cfg(test)]
