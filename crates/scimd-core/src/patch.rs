@@ -438,7 +438,9 @@ impl Patcher<'_> {
                 let Value::Object(attrs) = value else {
                     return Err(ScimError::invalid_value(format!("\"{}\" must be a JSON object", schema.id)));
                 };
-                for (key, v) in attrs {
+                // Some clients send the extension object with its own `schemas` list inside; it
+                // says nothing the path does not.
+                for (key, v) in attrs.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("schemas")) {
                     let path = AttrPath::parse(key)
                         .ok()
                         .filter(|p| p.schema.is_none())

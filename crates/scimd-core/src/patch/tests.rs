@@ -289,6 +289,15 @@ fn patch_table() {
             json!([{"op": "add", "path": ENT, "value": {"Department": "R&D", "costCenter": "4130"}}]),
             vec![(ENT, json!({"department": "R&D", "costCenter": "4130"}))],
         ),
+        // The public conformance checker (scim2-tester) sends the extension object with its
+        // own `schemas` list inside.
+        (
+            "whole extension path with schemas inside",
+            User,
+            bare_user(),
+            json!([{"op": "replace", "path": ENT, "value": {"schemas": [ENT], "employeeNumber": "42"}}]),
+            vec![(ENT, json!({"employeeNumber": "42"}))],
+        ),
         // ---- Microsoft Entra ID (issue 4) ----
         (
             "entra op case and string booleans",
