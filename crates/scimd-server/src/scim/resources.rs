@@ -304,38 +304,55 @@ async fn replace(
     let projection = projection(&state, kind, &params)?;
     let if_match = if_match_version(&headers)?;
     let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
-    // Without If-Match, a write that raced ours is retried on the new version: the client asked
-    // for "replace", not for "replace this version".
+    let stored = rewrite(&state, kind, &id, if_match, false, |_| Ok(value.clone())).await?;
+    respond_replaced(&state, kind, stored, &projection).await
+}
+
+/// PUT and PATCH: reads the stored resource, makes the new one from it (`make` gets the stored
+/// resource as SCIM JSON), validates it as a replacement (RFC 7644 §3.5.1 rules: immutable,
+/// readOnly, required, types) and writes it on the version read, in one transaction.
+///
+/// Without If-Match, a write that raced ours is retried on the new version: the client asked
+/// for "replace", not for "replace this version". The password is writeOnly: a client cannot
+/// read it back, so a write that does not set one keeps it.
+pub(super) async fn rewrite(
+    state: &SharedState,
+    kind: ResourceKind,
+    id: &str,
+    if_match: Option<u64>,
+    with_members: bool,
+    make: impl Fn(Map<String, Value>) -> scimd_core::ScimResult<Value>,
+) -> ApiResult<StoredResource> {
     let mut attempts = 0;
-    let stored = loop {
+    loop {
         attempts += 1;
         let existing = state
             .store
-            .get(kind, &id, false)
+            .get(kind, id, with_members)
             .await
-            .map_err(|e| store_error(kind, Some(&id), e))?
+            .map_err(|e| store_error(kind, Some(id), e))?
             .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
         if let Some(v) = if_match
             && v != existing.version
         {
             return Err(store_error(
                 kind,
-                Some(&id),
+                Some(id),
                 StoreError::VersionMismatch { current: existing.version },
             ));
         }
-        let existing_json = render::resource(&state, &existing, None);
+        let existing_json = render::resource(state, &existing, None);
+        let new = make(existing_json.clone())?;
         let mut resource =
-            validate(&state.registry, kind, value.clone(), WriteMode::Replace { existing: &existing_json })?;
+            validate(&state.registry, kind, new, WriteMode::Replace { existing: &existing_json })?;
         let members = take_members(&mut resource);
         let password_given = hash_password(&mut resource).await?;
         let mut claims = state.mapping.to_claims(kind, &resource)?;
-        // The password is writeOnly: a client cannot read it back, so a PUT without one keeps it.
         if !password_given && let Some(p) = existing.claims.get(PASSWORD) {
             claims.insert(PASSWORD, p.clone());
         }
         let replacement = Replacement {
-            id: id.clone(),
+            id: id.to_owned(),
             kind,
             expected_version: Some(existing.version),
             claims,
@@ -343,18 +360,41 @@ async fn replace(
             now: OffsetDateTime::now_utc(),
         };
         match state.store.replace(replacement).await {
-            Ok(s) => break s,
+            Ok(s) => return Ok(s),
             Err(StoreError::VersionMismatch { .. }) if if_match.is_none() && attempts < 5 => continue,
-            Err(e) => return Err(store_error(kind, Some(&id), e)),
+            Err(e) => return Err(store_error(kind, Some(id), e)),
         }
+    }
+}
+
+/// The 200 response to a PUT or PATCH: the resource as written, projected.
+pub(super) async fn respond_replaced(
+    state: &SharedState,
+    kind: ResourceKind,
+    stored: StoredResource,
+    projection: &Projection,
+) -> ApiResult<Response> {
+    // The store returns a group's members only when they were written; read them if shown.
+    let stored = if kind == ResourceKind::Group
+        && stored.members.is_none()
+        && shows(state, kind, projection, "members")
+    {
+        state
+            .store
+            .get(kind, &stored.id, true)
+            .await
+            .map_err(|e| store_error(kind, Some(&stored.id), e))?
+            .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{}\"", kind.name(), stored.id)))?
+    } else {
+        stored
     };
-    let groups = if kind == ResourceKind::User && shows(&state, kind, &projection, "groups") {
-        Some(memberships(&state, &stored).await?)
+    let groups = if kind == ResourceKind::User && shows(state, kind, projection, "groups") {
+        Some(memberships(state, &stored).await?)
     } else {
         None
     };
     let version = stored.version;
-    let full = render::into_resource(&state, stored, groups.as_deref());
+    let full = render::into_resource(state, stored, groups.as_deref());
     let body = projection.apply(&state.registry, kind, full);
     Ok(resource_response(StatusCode::OK, body, version, None))
 }
