@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_store::{
-    Claims, Member, Membership, NewResource, Replacement, ResourceKind, StoreError, StoreFilter, StoreQuery,
-    UserStore,
+    Claims, Member, MemberChange, Membership, NewResource, Replacement, ResourceKind, StoreError,
+    StoreFilter, StoreQuery, UserStore,
 };
 use scimd_store_sql::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
@@ -647,4 +647,71 @@ async fn unfiltered_paging_is_exact_after_deletions_and_reopen() {
         .unwrap();
     assert_eq!(groups.total, 4);
     assert_eq!(groups.items.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g5", "g10", "g15"]);
+}
+
+fn change(group: &str) -> MemberChange {
+    MemberChange {
+        group_id: group.to_owned(),
+        expected_version: None,
+        clear: false,
+        remove: vec![],
+        add: vec![],
+        claims: None,
+        now: NOW,
+    }
+}
+
+/// A PATCH of a big group names only the members it changes; the others stay, in order.
+#[tokio::test]
+async fn change_members_touches_only_the_members_named() {
+    let (_dir, store) = fresh().await;
+    let ids: Vec<String> = (0..2_000).map(|i| format!("m{i}")).collect();
+    for id in &ids {
+        store.create(new_user(id, id)).await.unwrap();
+    }
+    let refs: Vec<&str> = ids[..1_900].iter().map(String::as_str).collect();
+    store.create(new_group("big", "big", &refs)).await.unwrap();
+    let added = change("big");
+    let g = store
+        .change_members(MemberChange { add: ids[1_900..].iter().map(|i| member(i)).collect(), ..added })
+        .await
+        .unwrap();
+    assert_eq!(g.version, 2);
+    assert!(g.members.is_none());
+    let removed = change("big");
+    store
+        .change_members(MemberChange {
+            remove: ids[..100].to_vec(),
+            add: vec![member("m0"), member("m1950")],
+            ..removed
+        })
+        .await
+        .unwrap();
+    let g = store.get(ResourceKind::Group, "big", true).await.unwrap().unwrap();
+    let members = g.members.unwrap();
+    let expected: Vec<&str> = ids[100..].iter().map(String::as_str).chain(["m0"]).collect();
+    assert_eq!(member_ids(&members), expected, "kept members keep their order; re-added go last");
+    assert_eq!(g.version, 3);
+}
+
+#[tokio::test]
+async fn change_members_is_all_or_nothing_and_checks_versions() {
+    let (_dir, store) = fresh().await;
+    store.create(new_user("u1", "u1")).await.unwrap();
+    store.create(new_group("g", "g", &["u1"])).await.unwrap();
+    let err = store
+        .change_members(MemberChange { clear: true, add: vec![member("ghost")], ..change("g") })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::UnknownMember { ref id, .. } if id == "ghost"), "{err:?}");
+    let g = store.get(ResourceKind::Group, "g", true).await.unwrap().unwrap();
+    assert_eq!(member_ids(g.members.as_ref().unwrap()), ["u1"]);
+    assert_eq!(g.version, 1);
+    let err =
+        store.change_members(MemberChange { expected_version: Some(7), ..change("g") }).await.unwrap_err();
+    assert!(matches!(err, StoreError::VersionMismatch { current: 1 }), "{err:?}");
+    let err = store.change_members(MemberChange { add: vec![member("g")], ..change("g") }).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unsupported(_)), "{err:?}");
+    let err = store.change_members(change("nope")).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
 }

@@ -58,6 +58,25 @@ pub struct Replacement {
     pub now: OffsetDateTime,
 }
 
+/// A change to a group's members that names only the members changed (PATCH): the store's
+/// work grows with the members named, not with the group.
+#[derive(Debug, Clone)]
+pub struct MemberChange {
+    pub group_id: String,
+    /// Apply only if the stored version is this one; `None` applies to whatever version is
+    /// stored (member additions and removals commute, so concurrent ones all take effect).
+    pub expected_version: Option<u64>,
+    /// Remove every member first (`replace members []`, or a replacement list in `add`).
+    pub clear: bool,
+    /// Members to remove, by id; ids that are not members are ignored.
+    pub remove: Vec<String>,
+    /// Members to add after the others; members already there stay as they are.
+    pub add: Vec<Member>,
+    /// New claims for the group (other attributes changed by the same PATCH), if any.
+    pub claims: Option<Claims>,
+    pub now: OffsetDateTime,
+}
+
 /// A resource as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredResource {
@@ -146,6 +165,9 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> StoreResult<Option<StoredResource>>;
     /// Replaces a resource's claims (and members, where given); bumps the version.
     async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource>;
+    /// Changes a group's members (and, where given, its claims) in one transaction, touching
+    /// only the members named; bumps the version. Returns the group without its members.
+    async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource>;
     /// Deletes a resource and removes it from every group, in one transaction.
     async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()>;
     /// Runs a query: total and one page. Members are not loaded.

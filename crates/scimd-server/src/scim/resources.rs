@@ -184,19 +184,31 @@ async fn with_memberships(
 /// Takes a group's `members` out of a normalised resource (they are a relation, not claims).
 pub(super) fn take_members(resource: &mut Map<String, Value>) -> Vec<Member> {
     let Some(Value::Array(list)) = resource.remove("members") else { return Vec::new() };
-    list.into_iter()
-        .filter_map(|m| {
-            let Value::Object(m) = m else { return None };
-            let id = m.get("value")?.as_str()?.to_string();
-            let kind = match m.get("type").and_then(Value::as_str) {
-                Some(t) if t.eq_ignore_ascii_case("Group") => Some(ResourceKind::Group),
-                Some(t) if t.eq_ignore_ascii_case("User") => Some(ResourceKind::User),
-                _ => None,
-            };
-            let display = m.get("display").and_then(Value::as_str).map(str::to_string);
-            Some(Member { id, kind, display })
-        })
-        .collect()
+    list.iter().filter_map(|m| member_of(m).ok()).collect()
+}
+
+/// One member object (`{"value": id, "type": "User", "display": "..."}`) as the store keeps it.
+/// RFC 7643 §4.2: `value` is required; `type` is "User" or "Group" (any case on input).
+pub(super) fn member_of(value: &Value) -> scimd_core::ScimResult<Member> {
+    let Value::Object(m) = value else {
+        return Err(ScimError::invalid_value("members: each member must be an object with a \"value\""));
+    };
+    let field = |name: &str| m.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+    let Some(id) = field("value").and_then(Value::as_str).filter(|s| !s.is_empty()) else {
+        return Err(ScimError::invalid_value("members.value is required and must be a string"));
+    };
+    let kind = match field("type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("User") => Some(ResourceKind::User),
+        Some(Value::String(t)) if t.eq_ignore_ascii_case("Group") => Some(ResourceKind::Group),
+        Some(other) => {
+            return Err(ScimError::invalid_value(format!(
+                "members.type must be \"User\" or \"Group\", not {other}"
+            )));
+        }
+    };
+    let display = field("display").and_then(Value::as_str).map(str::to_string);
+    Ok(Member { id: id.to_string(), kind, display })
 }
 
 /// Replaces a clear-text password by its argon2id hash (RFC 7643 §4.1.1: the password is

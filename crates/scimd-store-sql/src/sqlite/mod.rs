@@ -24,8 +24,8 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use scimd_store::{
-    Membership, NewResource, Page, Replacement, ResourceKind, StoreError, StoreQuery, StoreResult,
-    StoredResource, UserStore,
+    MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, StoreError, StoreQuery,
+    StoreResult, StoredResource, UserStore,
 };
 use time::OffsetDateTime;
 
@@ -183,6 +183,10 @@ impl UserStore for SqliteStore {
     ) -> StoreResult<Option<StoredResource>> {
         let id = id.to_owned();
         self.readers.run_inline(|conn| read::get(conn, kind, &id, with_members)).await
+    }
+
+    async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource> {
+        self.writer.run(move |conn| write::change_members(conn, change)).await
     }
 
     async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource> {

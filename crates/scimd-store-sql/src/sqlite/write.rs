@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
-use scimd_store::{Member, NewResource, Replacement, ResourceKind, StoreError, StoreResult, StoredResource};
+use scimd_store::{
+    Member, MemberChange, NewResource, Replacement, ResourceKind, StoreError, StoreResult, StoredResource,
+};
 use time::OffsetDateTime;
 
 use super::error::from_sqlite;
@@ -191,6 +193,83 @@ pub(crate) fn delete(
 struct Resolved {
     seq: i64,
     member: Member,
+}
+
+/// Changes a group's members naming only those changed: removals by (group, member) key,
+/// additions appended after the current last position (`members_group_pos` gives it in one
+/// probe). Nothing reads or rewrites the members that stay.
+pub(crate) fn change_members(conn: &mut Connection, ch: MemberChange) -> StoreResult<StoredResource> {
+    let now = normalize_time(ch.now);
+    let now_text = format_time(now)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    let cur = current(&tx, ResourceKind::Group, &ch.group_id, ch.expected_version)?;
+    if ch.clear {
+        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
+            .map_err(from_sqlite)?
+            .execute([cur.seq])
+            .map_err(from_sqlite)?;
+    }
+    {
+        let mut remove = tx
+            .prepare_cached(
+                "DELETE FROM members WHERE group_seq = ?1 \
+                 AND member_seq = (SELECT seq FROM resources WHERE id = ?2)",
+            )
+            .map_err(from_sqlite)?;
+        for id in &ch.remove {
+            remove.execute(params![cur.seq, id]).map_err(from_sqlite)?;
+        }
+    }
+    if !ch.add.is_empty() {
+        let resolved = resolve_members(&tx, &ch.group_id, ch.add)?;
+        let mut pos: i64 = tx
+            .prepare_cached("SELECT coalesce(max(pos), -1) + 1 FROM members WHERE group_seq = ?1")
+            .map_err(from_sqlite)?
+            .query_row([cur.seq], |row| row.get(0))
+            .map_err(from_sqlite)?;
+        let mut insert = tx
+            .prepare_cached(
+                "INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (group_seq, member_seq) DO NOTHING",
+            )
+            .map_err(from_sqlite)?;
+        for m in &resolved {
+            if insert.execute(params![cur.seq, m.seq, pos, m.member.display]).map_err(from_sqlite)? > 0 {
+                pos += 1;
+            }
+        }
+    }
+    let version = cur.version + 1;
+    match &ch.claims {
+        Some(claims) => {
+            let derived = Derived::of(ResourceKind::Group, claims);
+            tx.prepare_cached(
+                "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
+                 last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
+            )
+            .map_err(from_sqlite)?
+            .execute(params![
+                derived.user_name_ci,
+                derived.external_id,
+                derived.display_name_ci,
+                now_text,
+                to_db_int(version),
+                claims_to_json(claims)?,
+                cur.seq,
+            ])
+            .map_err(from_sqlite)?;
+        }
+        None => {
+            tx.prepare_cached("UPDATE resources SET last_modified = ?1, version = ?2 WHERE seq = ?3")
+                .map_err(from_sqlite)?
+                .execute(params![now_text, to_db_int(version), cur.seq])
+                .map_err(from_sqlite)?;
+        }
+    }
+    let (_, stored) = super::read::get_by_id(&tx, &ch.group_id)?
+        .ok_or_else(|| StoreError::NotFound { kind: ResourceKind::Group, id: ch.group_id.clone() })?;
+    tx.commit().map_err(from_sqlite)?;
+    Ok(stored)
 }
 
 /// Resolves each member id, first occurrence wins for duplicates. An unknown id, or a kind that

@@ -127,8 +127,8 @@ async fn entra_id_user_requests() {
     assert_eq!(r.body["emails"][0]["primary"], true);
 }
 
-/// Entra ID: members added and removed with a value array; group lookup by displayName
-/// without members.
+/// Entra ID: members added and removed with a value array. A group PATCH answers 204 (RFC
+/// 7644 §3.5.2 allows it) unless the client asks for the body.
 #[tokio::test]
 async fn entra_id_group_membership_requests() {
     let s = start();
@@ -142,15 +142,29 @@ async fn entra_id_group_membership_requests() {
         ops(json!([{"op": "Add", "path": "members", "value": [{"value": a}, {"value": b}]}])),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["members"].as_array().unwrap().len(), 2);
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+    assert_eq!(s.get(&path).await.body["members"].as_array().unwrap().len(), 2);
     let r =
         patch(&s, &path, ops(json!([{"op": "Remove", "path": "members", "value": [{"value": a}]}]))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    let members: Vec<&Value> = r.body["members"].as_array().unwrap().iter().map(|m| &m["value"]).collect();
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let group = s.get(&path).await.body;
+    let members: Vec<&Value> = group["members"].as_array().unwrap().iter().map(|m| &m["value"]).collect();
     assert_eq!(members, [&json!(b)]);
     let user_a = s.get(&format!("/Users/{a}")).await.body;
     assert!(user_a.get("groups").is_none(), "{user_a}");
+    // Asked for, the body comes back (RFC 7644 §3.5.2, subject to "attributes").
+    let r = s
+        .request(
+            Method::PATCH,
+            &format!("{path}?attributes=members"),
+            Some(&ops(json!([{"op": "Add", "path": "members", "value": [{"value": a}]}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["members"].as_array().unwrap().len(), 2);
+    assert!(r.body.get("displayName").is_none());
 }
 
 /// Okta: members added without a type, removal by value filter, emptying by replace with [],
@@ -168,22 +182,94 @@ async fn okta_requests() {
         ops(json!([{"op": "add", "path": "members", "value": [{"value": a, "display": "A"}, {"value": b}]}])),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
     let r =
         patch(&s, &path, ops(json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["members"].as_array().unwrap().len(), 1);
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert_eq!(s.get(&path).await.body["members"].as_array().unwrap().len(), 1);
     let r =
         patch(&s, &path, ops(json!([{"op": "replace", "value": {"id": g, "displayName": "Renamed"}}]))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert_eq!(r.body["displayName"], "Renamed");
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let group = s.get(&path).await.body;
+    assert_eq!(group["displayName"], "Renamed");
+    assert_eq!(group["members"].as_array().unwrap().len(), 1, "a rename keeps the members");
     let r = patch(&s, &path, ops(json!([{"op": "replace", "path": "members", "value": []}]))).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    assert!(r.body.get("members").is_none(), "{}", r.text);
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    assert!(s.get(&path).await.body.get("members").is_none());
     let u =
         patch(&s, &format!("/Users/{a}"), ops(json!([{"op": "replace", "value": {"active": false}}]))).await;
     assert_eq!(u.status, StatusCode::OK, "{}", u.text);
     assert_eq!(u.body["active"], false);
+}
+
+/// Two PATCHes that add different members to one group at the same time both take effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_member_additions_are_all_kept() {
+    let s = std::sync::Arc::new(start());
+    let g = s.create_group("busy", &[]).await["id"].as_str().unwrap().to_string();
+    let mut ids = Vec::new();
+    for i in 0..40 {
+        ids.push(s.create_user(&format!("c{i}")).await["id"].as_str().unwrap().to_string());
+    }
+    let mut tasks = Vec::new();
+    for id in ids.clone() {
+        let (s, path) = (s.clone(), format!("/Groups/{g}"));
+        tasks.push(tokio::spawn(async move {
+            patch(&s, &path, ops(json!([{"op": "add", "path": "members", "value": [{"value": id}]}])))
+                .await
+                .status
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::NO_CONTENT);
+    }
+    let group = s.get(&format!("/Groups/{g}")).await.body;
+    let mut got: Vec<String> = group["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap().to_string())
+        .collect();
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    assert_eq!(group["meta"]["version"], "W/\"41\"");
+}
+
+/// Member operations and other operations in one request apply together; a bad member makes
+/// the whole request fail and changes nothing.
+#[tokio::test]
+async fn member_and_attribute_operations_apply_together_or_not_at_all() {
+    let s = start();
+    let a = s.create_user("x").await["id"].as_str().unwrap().to_string();
+    let g = s.create_group("before", &[]).await["id"].as_str().unwrap().to_string();
+    let path = format!("/Groups/{g}");
+    let r = patch(
+        &s,
+        &path,
+        ops(json!([
+            {"op": "replace", "path": "displayName", "value": "after"},
+            {"op": "add", "path": "members", "value": [{"value": a}, {"value": "ghost"}]}
+        ])),
+    )
+    .await;
+    r.assert_error(400, Some("invalidValue"));
+    let group = s.get(&path).await.body;
+    assert_eq!(group["displayName"], "before");
+    assert!(group.get("members").is_none());
+    let r = patch(
+        &s,
+        &path,
+        ops(json!([
+            {"op": "replace", "path": "displayName", "value": "after"},
+            {"op": "add", "path": "members", "value": [{"value": a}]}
+        ])),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text);
+    let group = s.get(&path).await.body;
+    assert_eq!(group["displayName"], "after");
+    assert_eq!(group["members"][0]["value"], a.as_str());
 }
 
 /// A PATCH that names a member that does not exist is refused, naming it.
