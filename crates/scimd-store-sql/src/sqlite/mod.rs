@@ -181,8 +181,12 @@ impl UserStore for SqliteStore {
         id: &str,
         with_members: bool,
     ) -> StoreResult<Option<StoredResource>> {
-        let id = id.to_owned();
-        self.readers.run_inline(|conn| read::get(conn, kind, &id, with_members)).await
+        if with_members && kind == ResourceKind::Group {
+            // A group's members can be many (100,000): read them on the blocking pool.
+            let id = id.to_owned();
+            return self.readers.run(move |conn| read::get(conn, kind, &id, true)).await;
+        }
+        self.readers.run_inline(|conn| read::get(conn, kind, id, false)).await
     }
 
     async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource> {
