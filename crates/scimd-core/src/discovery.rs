@@ -39,6 +39,21 @@ pub struct Features {
     pub etag: bool,
     pub auth_schemes: Vec<AuthScheme>,
     pub documentation_uri: Option<String>,
+    /// The `pagination` object of RFC 9865 §4, when announced.
+    pub pagination: Option<Pagination>,
+}
+
+/// RFC 9865 §4: the pagination methods a service provider supports and their limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pagination {
+    pub cursor: bool,
+    pub index: bool,
+    /// `"cursor"` or `"index"`: used when a request asks for neither.
+    pub default_pagination_method: &'static str,
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    /// Seconds a cursor stays valid after it is issued.
+    pub cursor_timeout: u64,
 }
 
 /// `/ServiceProviderConfig` (RFC 7643 §5).
@@ -63,6 +78,19 @@ pub fn service_provider_config(features: &Features, location: &str) -> Value {
         "authenticationSchemes": auth,
         "meta": {"resourceType": "ServiceProviderConfig", "location": location},
     });
+    if let (Some(p), Some(obj)) = (&features.pagination, body.as_object_mut()) {
+        obj.insert(
+            "pagination".into(),
+            json!({
+                "cursor": p.cursor,
+                "index": p.index,
+                "defaultPaginationMethod": p.default_pagination_method,
+                "defaultPageSize": p.default_page_size,
+                "maxPageSize": p.max_page_size,
+                "cursorTimeout": p.cursor_timeout,
+            }),
+        );
+    }
     if let (Some(uri), Some(obj)) = (&features.documentation_uri, body.as_object_mut()) {
         obj.insert("documentationUri".into(), Value::String(uri.clone()));
     }

@@ -31,6 +31,10 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865 §2.3: a cursor that is not one the server issued for this query.
+    InvalidCursor,
+    /// RFC 9865 §2.3: a cursor older than the announced `cursorTimeout`.
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -47,6 +51,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 
@@ -62,7 +68,9 @@ impl ScimType {
             | ScimType::InvalidPath
             | ScimType::NoTarget
             | ScimType::InvalidValue
-            | ScimType::InvalidVers => 400,
+            | ScimType::InvalidVers
+            | ScimType::InvalidCursor
+            | ScimType::ExpiredCursor => 400,
         }
     }
 }

@@ -76,6 +76,7 @@ async fn ready(State(state): State<SharedState>) -> Response {
         limit: 0,
         with_members: false,
         sort: None,
+        after: None,
     };
     match state.store.query(&probe).await {
         Ok(_) => "ready".into_response(),

@@ -73,6 +73,11 @@ pub struct Scim2Config {
     /// The most candidates a filter the store cannot answer is evaluated on in memory; past it
     /// the request gets 400 `tooMany`.
     pub max_filter_candidates: u64,
+    /// The most operations one POST `/Bulk` request may carry (`bulk.maxOperations`); more is
+    /// 413.
+    pub bulk_max_operations: u64,
+    /// The largest POST `/Bulk` body in bytes (`bulk.maxPayloadSize`); larger is 413.
+    pub bulk_max_payload_bytes: u64,
 }
 
 impl Default for Scim2Config {
@@ -82,6 +87,8 @@ impl Default for Scim2Config {
             custom_user_schema_uri: "urn:scim:wso2:schema".into(),
             max_results: 1000,
             max_filter_candidates: 10_000,
+            bulk_max_operations: 1000,
+            bulk_max_payload_bytes: 1_048_576,
         }
     }
 }

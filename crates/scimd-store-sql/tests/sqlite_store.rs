@@ -64,7 +64,15 @@ fn eq_exact(claim: &str, value: &str) -> StoreFilter {
 }
 
 fn users(filter: StoreFilter) -> StoreQuery {
-    StoreQuery { kind: ResourceKind::User, filter, offset: 0, limit: 100, with_members: false, sort: None }
+    StoreQuery {
+        kind: ResourceKind::User,
+        filter,
+        offset: 0,
+        limit: 100,
+        with_members: false,
+        sort: None,
+        after: None,
+    }
 }
 
 async fn ids(store: &SqliteStore, query: StoreQuery) -> Vec<String> {
@@ -714,4 +722,117 @@ async fn change_members_is_all_or_nothing_and_checks_versions() {
     assert!(matches!(err, StoreError::Unsupported(_)), "{err:?}");
     let err = store.change_members(change("nope")).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+/// A keyset walk (RFC 9865 cursors): pages of `limit` after the last key seen, with `between`
+/// run after each page. Returns the ids seen.
+async fn keyset_walk(
+    store: &SqliteStore,
+    filter: StoreFilter,
+    limit: u64,
+    mut between: impl AsyncFnMut(usize),
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = None;
+    for page_no in 0..100 {
+        let page = store.query(&StoreQuery { limit, after, ..users(filter.clone()) }).await.unwrap();
+        assert_eq!(page.keys.len(), page.items.len());
+        assert!(page.keys.windows(2).all(|w| w[0].seq < w[1].seq), "creation order");
+        seen.extend(page.items.into_iter().map(|r| r.id));
+        match page.keys.last() {
+            Some(last) => after = Some(last.clone()),
+            None => return seen,
+        }
+        between(page_no).await;
+    }
+    panic!("the walk does not end: {seen:?}");
+}
+
+/// RFC 9865 §2: a keyset walk in creation order, unfiltered (the in-memory order) and filtered
+/// (SQL `seq > ?`), visits every resource that exists throughout exactly once while resources
+/// are created and deleted between pages; `total` counts every match, not those left.
+#[tokio::test]
+async fn keyset_walk_visits_each_resource_once_during_writes() {
+    let (_dir, store) = fresh().await;
+    for i in 0..10 {
+        store.create(new_user(&format!("u{i}"), &format!("user{i}"))).await.unwrap();
+        store.create(new_group(&format!("g{i}"), &format!("user{i}"), &[])).await.unwrap();
+    }
+    let all: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
+    assert_eq!(keyset_walk(&store, StoreFilter::All, 3, async |_| {}).await, all);
+    let after = Some(scimd_store::Keyset { key: None, seq: i64::MAX });
+    let page = store.query(&StoreQuery { after, ..users(StoreFilter::All) }).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (10, 0));
+
+    let mut n = 0;
+    for filter in [StoreFilter::All, StoreFilter::Not(Box::new(eq(USER_NAME, "nobody")))] {
+        let seen = keyset_walk(&store, filter, 3, async |page_no| {
+            // Delete one already seen and one not yet seen; create one.
+            if page_no == 0 {
+                store.delete(ResourceKind::User, "u1", None).await.unwrap();
+                store.delete(ResourceKind::User, "u8", None).await.unwrap();
+            }
+            if page_no >= 3 {
+                return;
+            }
+            n += 1;
+            store.create(new_user(&format!("n{n}-{page_no}"), &format!("new{n}-{page_no}"))).await.unwrap();
+        })
+        .await;
+        let unique: std::collections::HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{seen:?}");
+        for id in ["u0", "u2", "u3", "u4", "u5", "u6", "u7", "u9"] {
+            assert!(seen.contains(&id.to_owned()), "{id} skipped: {seen:?}");
+        }
+        assert!(!seen.contains(&"u8".to_owned()));
+        // Put them back for the next round.
+        for id in ["u1", "u8"] {
+            let _ = store.create(new_user(id, &format!("again-{id}"))).await;
+        }
+    }
+}
+
+/// A keyset walk of a sorted query (RFC 9865 with RFC 7644 §3.4.2.3): `(key, seq)` after the
+/// last position, resources without a value last ascending and first descending, ties in
+/// creation order; the walk equals the sorted listing.
+#[tokio::test]
+async fn keyset_walk_of_a_sorted_query_follows_the_sort() {
+    let (_dir, store) = fresh().await;
+    for (i, display) in [Some("b"), None, Some("a"), Some("B"), None, Some("c"), Some("a")].iter().enumerate()
+    {
+        let mut u = new_user(&format!("u{i}"), &format!("user{i}"));
+        if let Some(d) = display {
+            u.claims.insert(DISPLAY_NAME, json!(d));
+        }
+        store.create(u).await.unwrap();
+    }
+    for descending in [false, true] {
+        let sort = Some(scimd_store::SortKey {
+            path: scimd_claims::ClaimPath::Claim { claim: DISPLAY_NAME.into(), sub: None },
+            descending,
+            attr_type: scimd_core::schema::AttrType::String,
+            case_exact: false,
+        });
+        let expected = ids(&store, StoreQuery { sort: sort.clone(), ..users(StoreFilter::All) }).await;
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let q =
+                StoreQuery { sort: sort.clone(), limit: 2, after: after.clone(), ..users(StoreFilter::All) };
+            let page = store.query(&q).await.unwrap();
+            assert_eq!(page.total, 7);
+            seen.extend(page.items.into_iter().map(|r| r.id));
+            match page.keys.last() {
+                Some(last) => after = Some(last.clone()),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "descending: {descending}");
+        let order = if descending {
+            ["u1", "u4", "u5", "u0", "u3", "u2", "u6"]
+        } else {
+            ["u2", "u6", "u0", "u3", "u5", "u1", "u4"]
+        };
+        assert_eq!(seen, order);
+    }
 }

@@ -109,6 +109,31 @@ pub struct StoreQuery {
     /// The order (RFC 7644 §3.4.2.3): by this key, resources without a value last ascending and
     /// first descending, ties in creation order; `None`: creation order.
     pub sort: Option<SortKey>,
+    /// Keyset paging (RFC 9865 cursors): only resources after this position in the query's
+    /// order, `offset` ignored. `total` still counts every match.
+    pub after: Option<Keyset>,
+}
+
+/// A position in a query's order: where a keyset page ends and the next one starts. Creation
+/// sequence numbers are unique, only grow and are never reused, so a walk from position to
+/// position sees each resource that stays (and keeps its sort value) exactly once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Keyset {
+    /// The sort key's value at this position (`None` in creation order).
+    pub key: Option<SortValue>,
+    /// The creation sequence number of the resource at this position (ties in the sort key
+    /// are in creation order).
+    pub seq: i64,
+}
+
+/// The value a resource sorts by, as the store compares it: no value (last ascending, first
+/// descending), a number, or text (already folded when the attribute is not caseExact).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
 }
 
 pub use scimd_claims::SortKey;
@@ -119,6 +144,9 @@ pub struct Page {
     /// How many resources match the filter in all.
     pub total: u64,
     pub items: Vec<StoredResource>,
+    /// The position of each item in the query's order (same length as `items`): the `after`
+    /// of the page that follows an item.
+    pub keys: Vec<Keyset>,
 }
 
 /// Why a store operation failed.

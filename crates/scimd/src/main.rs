@@ -18,6 +18,8 @@ Configuration (TOML; every key optional, every key overridable by SCIMD_<SECTION
              custom_user_schema_uri = \"urn:scim:wso2:schema\"  SCIMD_SCIM2_CUSTOM_USER_SCHEMA_URI
              max_results = 1000              SCIMD_SCIM2_MAX_RESULTS
              max_filter_candidates = 10000   SCIMD_SCIM2_MAX_FILTER_CANDIDATES
+             bulk_max_operations = 1000      SCIMD_SCIM2_BULK_MAX_OPERATIONS
+             bulk_max_payload_bytes = 1048576  SCIMD_SCIM2_BULK_MAX_PAYLOAD_BYTES
   [auth]     admin_user = \"admin\"            SCIMD_AUTH_ADMIN_USER
   [log]      level = \"info\"                  SCIMD_LOG_LEVEL (RUST_LOG wins)
 

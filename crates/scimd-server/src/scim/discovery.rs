@@ -21,7 +21,7 @@ fn scim_json(body: &Value) -> Response {
 fn features(state: &SharedState) -> Features {
     Features {
         patch: true,
-        bulk: None,
+        bulk: Some((state.config.scim2.bulk_max_operations, state.config.scim2.bulk_max_payload_bytes)),
         filter_max_results: Some(state.config.scim2.max_results),
         change_password: true,
         sort: true,
@@ -42,6 +42,14 @@ fn features(state: &SharedState) -> Features {
             },
         ],
         documentation_uri: None,
+        pagination: Some(discovery::Pagination {
+            cursor: true,
+            index: true,
+            default_pagination_method: "index",
+            default_page_size: state.config.scim2.max_results,
+            max_page_size: state.config.scim2.max_results,
+            cursor_timeout: super::cursor::TIMEOUT.whole_seconds().unsigned_abs(),
+        }),
     }
 }
 

@@ -5,26 +5,28 @@
 //! - `render`: a stored resource as SCIM JSON, with `meta`, `$ref`, `groups` and its ETag.
 //! - `resources`: POST, GET, PUT, DELETE and list of `/Users` and `/Groups`.
 //! - `patch`: PATCH of one resource (RFC 7644 §3.5.2).
+//! - `bulk`: POST `/Bulk` (RFC 7644 §3.7), through the same functions as single requests.
+//! - `me`: `/Me` (RFC 7644 §3.11): 501 while no credential has a User behind it.
+//! - `search`: list and POST `.search` (RFC 7644 §3.4.2, §3.4.3), one code path; `cursor`:
+//!   RFC 9865 cursors.
 //! - `discovery`: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
 
+mod bulk;
+mod cursor;
 mod discovery;
+mod me;
 mod patch;
 mod render;
 mod request;
 mod resources;
+mod search;
 
 use crate::app::SharedState;
 use crate::error::ApiError;
 use axum::Router;
 use axum::http::Method;
-use axum::routing::{MethodRouter, any, get};
+use axum::routing::{any, get, post};
 use scimd_core::{ResourceKind, ScimError};
-
-fn not_supported(what: &'static str) -> MethodRouter<SharedState> {
-    any(
-        move || async move { ApiError::from(ScimError::not_implemented(format!("{what} is not supported yet"))) },
-    )
-}
 
 pub(crate) fn method_not_allowed(
     allowed: &'static str,
@@ -51,9 +53,9 @@ pub fn routes() -> Router<SharedState> {
         .route("/Users/{id}", resources::item(ResourceKind::User))
         .route("/Groups", resources::collection(ResourceKind::Group))
         .route("/Groups/{id}", resources::item(ResourceKind::Group))
-        .route("/Me", not_supported("/Me"))
-        .route("/Bulk", not_supported("Bulk"))
-        .route("/.search", not_supported("POST /.search"))
-        .route("/Users/.search", not_supported("POST /Users/.search"))
-        .route("/Groups/.search", not_supported("POST /Groups/.search"))
+        .route("/Me", any(me::me))
+        .route("/Bulk", post(bulk::bulk).fallback(method_not_allowed("POST")))
+        .route("/.search", search::route(&[ResourceKind::User, ResourceKind::Group]))
+        .route("/Users/.search", search::route(&[ResourceKind::User]))
+        .route("/Groups/.search", search::route(&[ResourceKind::Group]))
 }

@@ -54,24 +54,12 @@ pub(super) async fn patch(
     let projection = projection(&state, kind, &params)?;
     let if_match = if_match_version(&headers)?;
     let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
-    let ops = scimd_core::patch::parse_request(&state.registry, kind, value)?;
     let body_wanted = !wants_minimal(&headers)
         && (kind == ResourceKind::User
             || wants_representation(&headers)
             || params.get("attributes").is_some()
             || params.get("excludedAttributes").is_some());
-    let member_changes =
-        if kind == ResourceKind::Group { scimd_core::patch::member_changes(&ops) } else { None };
-    let stored = match member_changes {
-        Some(changes) => patch_members(&state, &id, if_match, changes).await?,
-        None => {
-            let registry = &state.registry;
-            rewrite(&state, kind, &id, if_match, kind == ResourceKind::Group, |existing| {
-                scimd_core::patch::apply(registry, kind, existing, &ops).map(Value::Object)
-            })
-            .await?
-        }
-    };
+    let stored = patch_resource(&state, kind, &id, if_match, value).await?;
     if !body_wanted {
         let mut resp = StatusCode::NO_CONTENT.into_response();
         if let Ok(v) = HeaderValue::from_str(&render::etag(stored.version)) {
@@ -80,6 +68,30 @@ pub(super) async fn patch(
         return Ok(resp);
     }
     respond_replaced(&state, kind, stored, &projection).await
+}
+
+/// PATCH of one resource from its parsed body (a PatchOp message), on the version `if_match`
+/// names when given. Used by PATCH and by Bulk.
+pub(super) async fn patch_resource(
+    state: &SharedState,
+    kind: ResourceKind,
+    id: &str,
+    if_match: Option<u64>,
+    value: Value,
+) -> ApiResult<StoredResource> {
+    let ops = scimd_core::patch::parse_request(&state.registry, kind, value)?;
+    let member_changes =
+        if kind == ResourceKind::Group { scimd_core::patch::member_changes(&ops) } else { None };
+    match member_changes {
+        Some(changes) => patch_members(state, id, if_match, changes).await,
+        None => {
+            let registry = &state.registry;
+            rewrite(state, kind, id, if_match, kind == ResourceKind::Group, |existing| {
+                scimd_core::patch::apply(registry, kind, existing, &ops).map(Value::Object)
+            })
+            .await
+        }
+    }
 }
 
 /// A group PATCH whose member operations name their members (add, remove by value, replace

@@ -15,22 +15,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use scimd_claims::ClaimPath;
 use scimd_claims::claims::PASSWORD;
-use scimd_core::AttrPath;
-use scimd_core::filter::{self, Filter};
 use scimd_core::project::Projection;
 use scimd_core::validate::{WriteMode, validate};
 use scimd_core::{ResourceKind, ScimError};
-use scimd_store::{
-    ClaimFilter, Member, Membership, NewResource, Replacement, SortKey, StoreError, StoreQuery,
-    StoredResource,
-};
+use scimd_store::{Member, Membership, NewResource, Replacement, StoreError, StoredResource};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 /// A stored resource and, for a user, the groups it belongs to.
-type Rendered = (StoredResource, Option<Vec<Membership>>);
+pub(super) type Rendered = (StoredResource, Option<Vec<Membership>>);
 
 /// GET (list) and POST on a collection.
 pub fn collection(kind: ResourceKind) -> MethodRouter<SharedState> {
@@ -167,7 +161,7 @@ pub(super) async fn memberships(state: &SharedState, stored: &StoredResource) ->
 
 /// Pairs each resource of a page with its memberships (one store call for the page), or with
 /// none when `load` is false.
-async fn with_memberships(
+pub(super) async fn with_memberships(
     state: &SharedState,
     kind: ResourceKind,
     items: Vec<StoredResource>,
@@ -236,6 +230,20 @@ async fn create(
     let params = query_params(query)?;
     let projection = projection(&state, kind, &params)?;
     let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
+    let stored = create_resource(&state, kind, value).await?;
+    let (version, location) = (stored.version, render::location(&state, kind, &stored.id));
+    let full = render::into_resource(&state, stored, None);
+    let body = projection.apply(&state.registry, kind, full);
+    Ok(resource_response(StatusCode::CREATED, body, version, Some(location)))
+}
+
+/// POST of one resource from its parsed body (RFC 7644 §3.3): validated, the password hashed,
+/// mapped into claims and created in one transaction. Used by POST and by Bulk.
+pub(super) async fn create_resource(
+    state: &SharedState,
+    kind: ResourceKind,
+    value: Value,
+) -> ApiResult<StoredResource> {
     let mut resource = validate(&state.registry, kind, value, WriteMode::Create)?;
     let members = take_members(&mut resource);
     hash_password(&mut resource).await?;
@@ -247,11 +255,7 @@ async fn create(
         members,
         now: OffsetDateTime::now_utc(),
     };
-    let stored = state.store.create(new).await.map_err(|e| store_error(kind, None, e))?;
-    let (version, location) = (stored.version, render::location(&state, kind, &stored.id));
-    let full = render::into_resource(&state, stored, None);
-    let body = projection.apply(&state.registry, kind, full);
-    Ok(resource_response(StatusCode::CREATED, body, version, Some(location)))
+    state.store.create(new).await.map_err(|e| store_error(kind, None, e))
 }
 
 async fn read(
@@ -418,131 +422,24 @@ async fn delete(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let expected = if_match_version(&headers)?;
-    state.store.delete(kind, &id, expected).await.map_err(|e| store_error(kind, Some(&id), e))?;
+    delete_resource(&state, kind, &id, expected).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// RFC 7644 §3.4.2: filter, startIndex, count, attributes and excludedAttributes.
-async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> ApiResult<Response> {
-    let params = query_params(query)?;
-    let projection = projection(&state, kind, &params)?;
-    let max = state.config.scim2.max_results;
-    // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; count below 0 as 0; above the
-    // maximum as the maximum.
-    let start = params.int("startIndex")?.unwrap_or(1).max(1) as u64;
-    let count = params.int("count")?.map_or(max, |c| c.max(0) as u64).min(max);
-    let filter = match params.get("filter").filter(|f| !f.trim().is_empty()) {
-        None => None,
-        Some(text) => {
-            let f = filter::parse_filter(text)?;
-            filter::check(&f, &state.registry, kind)?;
-            Some(f)
-        }
-    };
-    let sort = sort_key(&state, kind, &params)?;
-    let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
-    let with_groups = kind == ResourceKind::User && shows(&state, kind, &projection, "groups");
-    let rewritten = filter.as_ref().map(|f| scimd_claims::rewrite(f, kind, &state.registry, &state.mapping));
-    let (store_filter, residual) = match rewritten {
-        None => (ClaimFilter::All, None),
-        Some(r) => (r.store, r.residual),
-    };
-    let (total, page): (u64, Vec<Rendered>) = match residual {
-        None => {
-            // No residual: the whole query (filter, sort, page) is one SQL statement plus the count.
-            let q = StoreQuery {
-                kind,
-                filter: store_filter,
-                offset: start - 1,
-                limit: count,
-                with_members,
-                sort,
-            };
-            let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
-            (page.total, with_memberships(&state, kind, page.items, with_groups).await?)
-        }
-        Some(residual) => {
-            residual_page(&state, kind, store_filter, sort, &residual, start, count, with_members).await?
-        }
-    };
-    let resources: Vec<Value> = page
-        .into_iter()
-        .map(|(stored, groups)| {
-            let full = render::into_resource(&state, stored, groups.as_deref());
-            Value::Object(projection.apply(&state.registry, kind, full))
-        })
-        .collect();
-    let body = scimd_core::discovery::list_response(resources, total, start);
-    let mut resp = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
-    Ok(resp)
-}
-
-/// RFC 7644 §3.4.2.3 `sortBy` and `sortOrder` (default ascending). An attribute no schema
-/// defines, or one that cannot be sorted by (a complex attribute without a sub-attribute, the
-/// derived `groups`, `members`), is 400 `invalidValue` naming it; so is a `sortOrder` other than
-/// `ascending` or `descending`.
-fn sort_key(state: &SharedState, kind: ResourceKind, params: &QueryParams) -> ApiResult<Option<SortKey>> {
-    let descending = match params.get("sortOrder").map(str::trim) {
-        None | Some("") => false,
-        Some(o) if o.eq_ignore_ascii_case("ascending") => false,
-        Some(o) if o.eq_ignore_ascii_case("descending") => true,
-        Some(o) => {
-            return Err(ScimError::invalid_value(format!(
-                "sortOrder \"{o}\" is neither \"ascending\" nor \"descending\""
-            ))
-            .into());
-        }
-    };
-    let Some(text) = params.get("sortBy").map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
-    };
-    let refuse =
-        || ScimError::invalid_value(format!("sortBy \"{text}\" is not an attribute that can be sorted by"));
-    let path = AttrPath::parse(text).map_err(|_| refuse())?;
-    let key = scimd_claims::sort_key(&path, descending, kind, &state.registry, &state.mapping)
-        .ok_or_else(refuse)?;
-    if matches!(key.path, ClaimPath::Member(_) | ClaimPath::Element { .. }) {
-        return Err(refuse().into());
-    }
-    Ok(Some(key))
-}
-
-/// A filter the store answers only in part: the store's candidates, at most
-/// `max_filter_candidates` of them, are evaluated in memory; more gets 400 `tooMany` rather
-/// than a scan that would take the server down.
-#[expect(clippy::too_many_arguments, reason = "one call site; the query's parts")]
-async fn residual_page(
+/// DELETE of one resource (RFC 7644 §3.6), on the version `if_match` names when given (412
+/// otherwise). Used by DELETE and by Bulk.
+pub(super) async fn delete_resource(
     state: &SharedState,
     kind: ResourceKind,
-    store_filter: ClaimFilter,
-    sort: Option<SortKey>,
-    residual: &Filter,
-    start: u64,
-    count: u64,
-    with_members: bool,
-) -> ApiResult<(u64, Vec<Rendered>)> {
-    let bound = state.config.scim2.max_filter_candidates;
-    // The store sorts the candidates; evaluating them in order keeps that order.
-    let q = StoreQuery { kind, filter: store_filter, offset: 0, limit: bound, with_members, sort };
-    let candidates = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
-    if candidates.total > bound {
-        return Err(ScimError::too_many(format!(
-            "the filter would be evaluated on {} resources, more than the limit of {bound}; \
-             narrow it with an equality on userName, externalId or displayName",
-            candidates.total
-        ))
-        .into());
-    }
-    let candidates = with_memberships(state, kind, candidates.items, kind == ResourceKind::User).await?;
-    let mut matches = Vec::new();
-    for (stored, groups) in candidates {
-        let full = render::resource(state, &stored, groups.as_deref());
-        if filter::evaluate(residual, &state.registry, kind, &full) {
-            matches.push((stored, groups));
-        }
-    }
-    let total = matches.len() as u64;
-    let page = matches.into_iter().skip((start - 1) as usize).take(count as usize).collect();
-    Ok((total, page))
+    id: &str,
+    if_match: Option<u64>,
+) -> ApiResult<()> {
+    state.store.delete(kind, id, if_match).await.map_err(|e| store_error(kind, Some(id), e))
+}
+
+/// RFC 7644 §3.4.2: filter, sortBy, sortOrder, startIndex, count, attributes and
+/// excludedAttributes, and RFC 9865 cursor; the same code path as POST `.search`.
+async fn list(kind: ResourceKind, state: SharedState, query: Option<String>) -> ApiResult<Response> {
+    let params = super::search::ListParams::from_query(&query_params(query)?)?;
+    super::search::list(&state, &[kind], params).await
 }

@@ -214,17 +214,20 @@ impl UserStore for SqliteStore {
         // An unfiltered list in creation order starts at a seq the order knows: no OFFSET walk,
         // no count(*).
         if query.filter == scimd_store::ClaimFilter::All && query.sort.is_none() {
-            let (total, first) = self.order.window(query.kind, query.offset)?;
+            let (total, first) = match &query.after {
+                Some(after) => self.order.after(query.kind, after.seq)?,
+                None => self.order.window(query.kind, query.offset)?,
+            };
             let (kind, limit, with_members) = (query.kind, query.limit, query.with_members);
-            let items = match first {
+            let (items, keys) = match first {
                 Some(first) if limit > 0 => {
                     self.readers
                         .run_inline(|conn| read::page_from(conn, kind, first, limit, with_members))
                         .await?
                 }
-                _ => Vec::new(),
+                _ => (Vec::new(), Vec::new()),
             };
-            return Ok(Page { total, items });
+            return Ok(Page { total, items, keys });
         }
         if query.limit <= INLINE_QUERY_LIMIT {
             return self.readers.run_inline(|conn| read::query(conn, query)).await;

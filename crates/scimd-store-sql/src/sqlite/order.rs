@@ -74,6 +74,15 @@ impl Order {
         let start = usize::try_from(offset).ok().and_then(|o| list.get(o).copied());
         Ok((list.len() as u64, start))
     }
+
+    /// How many resources of the kind there are, and the first `seq` after `after` (keyset
+    /// paging in creation order: a binary search, whatever was created or deleted meanwhile).
+    pub(crate) fn after(&self, kind: ResourceKind, after: i64) -> StoreResult<(u64, Option<i64>)> {
+        let kinds = self.kinds.read().map_err(poisoned)?;
+        let list = &kinds[slot(kind)];
+        let at = list.partition_point(|&s| s <= after);
+        Ok((list.len() as u64, list.get(at).copied()))
+    }
 }
 
 #[cfg(test)]

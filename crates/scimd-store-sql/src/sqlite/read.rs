@@ -6,7 +6,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
-    Member, Membership, Page, ResourceKind, StoreError, StoreQuery, StoreResult, StoredResource,
+    Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery, StoreResult,
+    StoredResource,
 };
 
 use super::error::from_sqlite;
@@ -74,18 +75,28 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
 
     let count_params = params.clone();
     let mut items = Vec::new();
+    let mut keys = Vec::new();
+    let mut seqs = Vec::new();
     if query.limit > 0 {
         let limit = SqlValue::Integer(to_db_int(query.limit));
-        let offset = SqlValue::Integer(to_db_int(query.offset));
+        let offset = SqlValue::Integer(to_db_int(if query.after.is_some() { 0 } else { query.offset }));
         let sql = match &query.sort {
             None => {
+                // Keyset paging: from the row after the last one seen, a range of the seq index.
+                let after = match &query.after {
+                    Some(k) => {
+                        params.insert(0, SqlValue::Integer(k.seq));
+                        "r.seq > ? AND"
+                    }
+                    None => "",
+                };
                 params.push(limit);
                 params.push(offset);
                 // The page's seqs first (through an index where the filter allows), then only
                 // those rows.
                 format!(
                     "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-                     WHERE r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
+                     WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
                     filter.sql
                 )
             }
@@ -95,32 +106,55 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                 let key_sql = compile_sort_key(key)?;
                 let mut sorted = key_sql.params;
                 sorted.append(&mut params);
+                let after = match &query.after {
+                    None => String::new(),
+                    Some(position) => {
+                        let cond = after_sorted(position, key.descending, &mut sorted)?;
+                        format!("AND {cond}")
+                    }
+                };
                 sorted.push(limit);
                 sorted.push(offset);
                 params = sorted;
                 let dir = if key.descending { "DESC" } else { "ASC" };
+                // With a keyset position, the key is compared in an outer query of the page
+                // subquery, so that its expression (and parameters) appear once.
+                let page = if after.is_empty() {
+                    format!(
+                        "SELECT r.seq AS page_seq, {} AS page_key FROM resources AS r WHERE r.kind = ? AND {}",
+                        key_sql.sql, filter.sql
+                    )
+                } else {
+                    format!(
+                        "SELECT page_seq, page_key FROM (SELECT r.seq AS page_seq, {} AS page_key \
+                         FROM resources AS r WHERE r.kind = ? AND {}) WHERE 1 {after}",
+                        key_sql.sql, filter.sql
+                    )
+                };
                 format!(
-                    "SELECT {COLUMNS} FROM (SELECT r.seq AS page_seq, {} AS page_key FROM resources AS r \
-                     WHERE r.kind = ? AND {} \
-                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, r.seq LIMIT ? OFFSET ?) AS p \
+                    "SELECT {COLUMNS}, p.page_key FROM ({page} \
+                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT ? OFFSET ?) AS p \
                      JOIN resources ON resources.seq = p.page_seq \
-                     ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq",
-                    key_sql.sql, filter.sql
+                     ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq"
                 )
             }
         };
         let mut stmt = tx.prepare_cached(&sql).map_err(from_sqlite)?;
         let mut rows = stmt.query(params_from_iter(params.iter())).map_err(from_sqlite)?;
-        let mut seqs = Vec::new();
         while let Some(row) = rows.next().map_err(from_sqlite)? {
             let (seq, resource) = from_row(row)?;
+            let key = match query.sort {
+                None => None,
+                Some(_) => Some(sort_value(row.get_ref(7).map_err(from_sqlite)?)),
+            };
+            keys.push(Keyset { key, seq });
             seqs.push(seq);
             items.push(resource);
         }
         drop(rows);
         drop(stmt);
         if query.with_members {
-            for (seq, item) in seqs.into_iter().zip(items.iter_mut()) {
+            for (&seq, item) in seqs.iter().zip(items.iter_mut()) {
                 if item.kind == ResourceKind::Group {
                     item.members = Some(load_members(&tx, seq)?);
                 }
@@ -129,7 +163,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
     }
     // A first page that is not full holds every match: its length is the total (the lookup
     // before a create, `userName eq "..."`, needs no second statement).
-    let total = if query.offset == 0 && (items.len() as u64) < query.limit {
+    let total = if query.offset == 0 && query.after.is_none() && (items.len() as u64) < query.limit {
         items.len() as u64
     } else {
         let total: i64 = tx
@@ -143,7 +177,56 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
         u64::try_from(total).unwrap_or(0)
     };
     tx.end()?;
-    Ok(Page { total, items })
+    Ok(Page { total, items, keys })
+}
+
+/// The condition "after `position`" in the order `(page_key IS NULL), page_key, page_seq`
+/// (RFC 7644 §3.4.2.3: no value last ascending, first descending; ties in creation order),
+/// with its parameters appended to `params`.
+fn after_sorted(
+    position: &Keyset,
+    descending: bool,
+    params: &mut Vec<SqlValue>,
+) -> StoreResult<&'static str> {
+    let Some(key) = &position.key else {
+        return Err(StoreError::Unsupported("a position in creation order for a sorted query".to_owned()));
+    };
+    let value = match key {
+        SortValue::Null => None,
+        SortValue::Integer(i) => Some(SqlValue::Integer(*i)),
+        SortValue::Real(r) => Some(SqlValue::Real(*r)),
+        SortValue::Text(t) => Some(SqlValue::Text(t.clone())),
+    };
+    let seq = SqlValue::Integer(position.seq);
+    Ok(match (value, descending) {
+        (None, false) => {
+            params.push(seq);
+            "(page_key IS NULL AND page_seq > ?)"
+        }
+        (None, true) => {
+            params.push(seq);
+            "(page_key IS NOT NULL OR page_seq > ?)"
+        }
+        (Some(v), false) => {
+            params.extend([v.clone(), v, seq]);
+            "(page_key IS NULL OR page_key > ? OR (page_key = ? AND page_seq > ?))"
+        }
+        (Some(v), true) => {
+            params.extend([v.clone(), v, seq]);
+            "(page_key < ? OR (page_key = ? AND page_seq > ?))"
+        }
+    })
+}
+
+/// A sort key's value as SQLite computed it.
+fn sort_value(v: rusqlite::types::ValueRef<'_>) -> SortValue {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => SortValue::Null,
+        ValueRef::Integer(i) => SortValue::Integer(i),
+        ValueRef::Real(r) => SortValue::Real(r),
+        ValueRef::Text(t) | ValueRef::Blob(t) => SortValue::Text(String::from_utf8_lossy(t).into_owned()),
+    }
 }
 
 /// Up to `limit` resources of a kind from `first_seq` on, in creation order: a page of an
@@ -155,7 +238,7 @@ pub(crate) fn page_from(
     first_seq: i64,
     limit: u64,
     with_members: bool,
-) -> StoreResult<Vec<StoredResource>> {
+) -> StoreResult<(Vec<StoredResource>, Vec<Keyset>)> {
     let tx = ReadTx::begin(conn)?;
     let mut items = Vec::new();
     let mut seqs = Vec::new();
@@ -174,12 +257,12 @@ pub(crate) fn page_from(
         }
     }
     if with_members && kind == ResourceKind::Group {
-        for (seq, item) in seqs.into_iter().zip(items.iter_mut()) {
+        for (&seq, item) in seqs.iter().zip(items.iter_mut()) {
             item.members = Some(load_members(&tx, seq)?);
         }
     }
     tx.end()?;
-    Ok(items)
+    Ok((items, seqs.into_iter().map(|seq| Keyset { key: None, seq }).collect()))
 }
 
 /// The groups `id` belongs to, directly or through nested groups, in creation order of the

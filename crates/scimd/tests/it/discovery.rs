@@ -13,7 +13,10 @@ async fn service_provider_config_is_truthful() {
     let b = &r.body;
     assert_eq!(b["schemas"][0], "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig");
     assert_eq!(b["patch"]["supported"], true);
-    assert_eq!(b["bulk"]["supported"], false);
+    // RFC 7644 §3.7.4: the bulk limits of the configuration (defaults here).
+    assert_eq!(b["bulk"]["supported"], true);
+    assert_eq!(b["bulk"]["maxOperations"], 1000);
+    assert_eq!(b["bulk"]["maxPayloadSize"], 1_048_576);
     assert_eq!(b["sort"]["supported"], true);
     assert_eq!(b["etag"]["supported"], true);
     assert_eq!(b["filter"]["supported"], true);
@@ -22,9 +25,15 @@ async fn service_provider_config_is_truthful() {
     let schemes = b["authenticationSchemes"].as_array().unwrap();
     assert!(schemes.iter().any(|a| a["type"] == "oauthbearertoken"));
     assert!(schemes.iter().any(|a| a["type"] == "httpbasic"));
-    // What is announced unsupported answers so.
-    let bulk = s.post("/Bulk", &serde_json::json!({})).await;
-    bulk.assert_error(501, None);
+    // What is announced supported answers: an empty BulkRequest gets an empty BulkResponse.
+    let bulk = s
+        .post(
+            "/Bulk",
+            &serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []}),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.text);
+    assert_eq!(bulk.body["Operations"], serde_json::json!([]));
 }
 
 /// RFC 7643 §6: the User and Group resource types, User with the Enterprise extension.

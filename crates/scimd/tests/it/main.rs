@@ -5,11 +5,13 @@
 mod harness;
 
 mod auth;
+mod bulk;
 mod discovery;
 mod durability;
 mod errors;
 mod groups;
 mod patch;
 mod query;
+mod search;
 mod serve;
 mod users;
