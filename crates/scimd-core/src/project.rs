@@ -35,6 +35,33 @@ struct Selector {
 pub struct Projection {
     attributes: Vec<Selector>,
     excluded: Vec<Selector>,
+    /// With neither parameter, and no sub-attribute anywhere that is `returned: never` or
+    /// `request`, the projection is the removal of these top-level attributes (extension URI,
+    /// name): worked out once per request, so that each resource of a page is not walked.
+    default_hidden: Option<Vec<(Option<String>, String)>>,
+}
+
+/// The top-level attributes a default projection drops, or `None` when it must do more
+/// (a sub-attribute that is `returned: never` or `request` somewhere).
+fn default_hidden(registry: &SchemaRegistry, kind: ResourceKind) -> Option<Vec<(Option<String>, String)>> {
+    let hidden = |a: &AttributeDef| matches!(a.returned, Returned::Never | Returned::Request);
+    let mut out = Vec::new();
+    let mut schemas: Vec<(Option<String>, &crate::schema::Schema)> = vec![(None, registry.common())];
+    if let Some(core) = registry.core_schema(kind) {
+        schemas.push((None, core));
+    }
+    schemas.extend(registry.extensions(kind).into_iter().map(|e| (Some(e.id.clone()), e)));
+    for (ext, schema) in schemas {
+        for attr in &schema.attributes {
+            if attr.sub_attributes.iter().any(hidden) {
+                return None;
+            }
+            if hidden(attr) {
+                out.push((ext.clone(), attr.name.clone()));
+            }
+        }
+    }
+    Some(out)
 }
 
 /// What a selector list says about one attribute.
@@ -113,7 +140,9 @@ impl Projection {
                 "\"attributes\" and \"excludedAttributes\" cannot be used together",
             ));
         }
-        Ok(Projection { attributes, excluded })
+        let default_hidden =
+            if attributes.is_empty() && excluded.is_empty() { default_hidden(registry, kind) } else { None };
+        Ok(Projection { attributes, excluded, default_hidden })
     }
 
     /// Whether the projection selects nothing beyond the `returned` defaults.
@@ -150,6 +179,30 @@ impl Projection {
         kind: ResourceKind,
         resource: Map<String, Value>,
     ) -> Map<String, Value> {
+        if let Some(hidden) = &self.default_hidden {
+            let mut resource = resource;
+            for (ext, name) in hidden {
+                let container = match ext {
+                    None => Some(&mut resource),
+                    Some(uri) => match resource.get_mut(uri.as_str()) {
+                        Some(Value::Object(m)) => Some(m),
+                        _ => None,
+                    },
+                };
+                if let Some(c) = container {
+                    let key = c.keys().find(|k| eq_ci(k, name)).cloned();
+                    if let Some(k) = key {
+                        c.shift_remove(&k);
+                    }
+                }
+                if let Some(uri) = ext
+                    && resource.get(uri.as_str()).is_some_and(|v| v.as_object().is_some_and(Map::is_empty))
+                {
+                    resource.shift_remove(uri.as_str());
+                }
+            }
+            return resource;
+        }
         let core = registry.core_schema(kind);
         let mut out = Map::new();
         for (key, value) in resource {
@@ -313,6 +366,22 @@ mod tests {
         .as_object()
         .unwrap()
         .clone()
+    }
+
+    /// The default projection's shortcut gives what the full walk gives (RFC 7643 §7: never
+    /// returned attributes dropped, default ones kept), on a resource carrying a password and
+    /// every kind of attribute.
+    #[test]
+    fn default_projection_shortcut_matches_the_full_walk() {
+        let r = reg();
+        let fast = Projection::parse(&r, ResourceKind::User, None, None).unwrap();
+        assert!(fast.default_hidden.is_some());
+        let slow = Projection { default_hidden: None, ..fast.clone() };
+        let a = fast.apply(&r, ResourceKind::User, full());
+        let b = slow.apply(&r, ResourceKind::User, full());
+        assert_eq!(a, b);
+        assert!(a.get("password").is_none());
+        assert!(a.get("userName").is_some());
     }
 
     /// RFC 7644 §3.4.2.5: callers may skip loading what the projection would drop.

@@ -262,7 +262,7 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         && params.cursor.is_some()
     {
         // RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex.
-        obj.remove("startIndex");
+        obj.shift_remove("startIndex");
         if let Some(next) = next {
             obj.insert("nextCursor".into(), Value::String(next));
         }

@@ -78,8 +78,11 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
     let mut keys = Vec::new();
     let mut seqs = Vec::new();
     if query.limit > 0 {
-        let limit = SqlValue::Integer(to_db_int(query.limit));
-        let offset = SqlValue::Integer(to_db_int(if query.after.is_some() { 0 } else { query.offset }));
+        // LIMIT and OFFSET are written into the statement, not bound: SQLite (built with STAT4)
+        // marks a statement whose LIMIT is a bound parameter for re-preparation at every new
+        // binding, which cost more than the query. They are integers of ours, never text.
+        let lim = to_db_int(query.limit);
+        let off = to_db_int(if query.after.is_some() { 0 } else { query.offset });
         let sql = match &query.sort {
             None => {
                 // Keyset paging: from the row after the last one seen, a range of the seq index.
@@ -90,13 +93,11 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                     }
                     None => "",
                 };
-                params.push(limit);
-                params.push(offset);
                 // The page's seqs first (through an index where the filter allows), then only
                 // those rows.
                 format!(
                     "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-                     WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT ? OFFSET ?) ORDER BY seq",
+                     WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
                     filter.sql
                 )
             }
@@ -113,8 +114,6 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                         format!("AND {cond}")
                     }
                 };
-                sorted.push(limit);
-                sorted.push(offset);
                 params = sorted;
                 let dir = if key.descending { "DESC" } else { "ASC" };
                 // With a keyset position, the key is compared in an outer query of the page
@@ -133,7 +132,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                 };
                 format!(
                     "SELECT {COLUMNS}, p.page_key FROM ({page} \
-                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT ? OFFSET ?) AS p \
+                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT {lim} OFFSET {off}) AS p \
                      JOIN resources ON resources.seq = p.page_seq \
                      ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq"
                 )
@@ -245,11 +244,11 @@ pub(crate) fn page_from(
     {
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT ?3"
+                "SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT {}",
+                to_db_int(limit)
             ))
             .map_err(from_sqlite)?;
-        let mut rows =
-            stmt.query(params![kind_code(kind), first_seq, to_db_int(limit)]).map_err(from_sqlite)?;
+        let mut rows = stmt.query(params![kind_code(kind), first_seq]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
             let (seq, resource) = from_row(row)?;
             seqs.push(seq);
