@@ -157,10 +157,29 @@ fn connect(path: &Path, options: &SqliteOptions) -> StoreResult<Connection> {
     Ok(conn)
 }
 
-/// Queries asking for at most this many rows run on the calling thread (an index walk and a
-/// page of rows: well under a millisecond); larger ones, such as the candidates of an in-memory
-/// filter, run on the blocking pool so that they never hold up other requests.
+/// Queries narrowed by an index to a few rows, asking for at most this many, run on the calling
+/// thread (an index probe and a page of rows: well under a millisecond). Anything that may scan
+/// the table (a `co` on a claim, a sort of every row, the candidates of an in-memory filter)
+/// runs on the blocking pool, so that it never holds up other requests.
 const INLINE_QUERY_LIMIT: u64 = 1000;
+
+/// Whether an index lookup narrows the filter's rows: an equality on an indexed claim or
+/// column, an AND with one, an OR of such.
+fn narrowed_by_index(filter: &scimd_store::ClaimFilter) -> bool {
+    use scimd_claims::filter::{ClaimPath, Column};
+    use scimd_store::ClaimFilter as F;
+    match filter {
+        F::Eq { claim, .. } => scimd_claims::claims::INDEXED.contains(&claim.as_str()),
+        F::Compare { path, op: scimd_core::filter::CompareOp::Eq, .. } => match path {
+            ClaimPath::Claim { claim, sub: None } => scimd_claims::claims::INDEXED.contains(&claim.as_str()),
+            ClaimPath::Column(Column::Id) => true,
+            _ => false,
+        },
+        F::And(parts) => parts.iter().any(narrowed_by_index),
+        F::Or(parts) => !parts.is_empty() && parts.iter().all(narrowed_by_index),
+        _ => false,
+    }
+}
 
 #[async_trait]
 impl UserStore for SqliteStore {
@@ -229,7 +248,7 @@ impl UserStore for SqliteStore {
             };
             return Ok(Page { total, items, keys });
         }
-        if query.limit <= INLINE_QUERY_LIMIT {
+        if query.limit <= INLINE_QUERY_LIMIT && narrowed_by_index(&query.filter) {
             return self.readers.run_inline(|conn| read::query(conn, query)).await;
         }
         let query = query.clone();
