@@ -126,21 +126,7 @@ pub(crate) fn replace(conn: &mut Connection, rep: Replacement) -> StoreResult<St
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
     let cur = current(&tx, rep.kind, &rep.id, rep.expected_version)?;
     let version = cur.version + 1;
-    tx.prepare_cached(
-        "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
-         last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
-    )
-    .map_err(from_sqlite)?
-    .execute(params![
-        derived.user_name_ci,
-        derived.external_id,
-        derived.display_name_ci,
-        now_text,
-        to_db_int(version),
-        claims_json,
-        cur.seq,
-    ])
-    .map_err(from_sqlite)?;
+    update_row(&tx, cur.seq, &derived, &claims_json, &now_text, version)?;
 
     let members = match (rep.kind, rep.members) {
         (ResourceKind::Group, Some(members)) => {
@@ -195,6 +181,33 @@ struct Resolved {
     member: Member,
 }
 
+/// Writes a resource's new claims, the columns derived from them, and its new version.
+fn update_row(
+    conn: &Connection,
+    seq: i64,
+    derived: &Derived,
+    claims_json: &str,
+    now_text: &str,
+    version: u64,
+) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
+         last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
+    )
+    .map_err(from_sqlite)?
+    .execute(params![
+        derived.user_name_ci,
+        derived.external_id,
+        derived.display_name_ci,
+        now_text,
+        to_db_int(version),
+        claims_json,
+        seq,
+    ])
+    .map_err(from_sqlite)?;
+    Ok(())
+}
+
 /// Changes a group's members naming only those changed: removals by (group, member) key,
 /// additions appended after the current last position (`members_group_pos` gives it in one
 /// probe). Nothing reads or rewrites the members that stay.
@@ -243,21 +256,7 @@ pub(crate) fn change_members(conn: &mut Connection, ch: MemberChange) -> StoreRe
     match &ch.claims {
         Some(claims) => {
             let derived = Derived::of(ResourceKind::Group, claims);
-            tx.prepare_cached(
-                "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
-                 last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
-            )
-            .map_err(from_sqlite)?
-            .execute(params![
-                derived.user_name_ci,
-                derived.external_id,
-                derived.display_name_ci,
-                now_text,
-                to_db_int(version),
-                claims_to_json(claims)?,
-                cur.seq,
-            ])
-            .map_err(from_sqlite)?;
+            update_row(&tx, cur.seq, &derived, &claims_to_json(claims)?, &now_text, version)?;
         }
         None => {
             tx.prepare_cached("UPDATE resources SET last_modified = ?1, version = ?2 WHERE seq = ?3")

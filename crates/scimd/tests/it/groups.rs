@@ -135,7 +135,7 @@ async fn filter_groups_by_display_name_and_exclude_members() {
     let r = s
         .get(&format!(
             "/Groups?filter={}&excludedAttributes=members",
-            crate::users::urlencode("displayName eq \"sales team\"")
+            urlencode("displayName eq \"sales team\"")
         ))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);

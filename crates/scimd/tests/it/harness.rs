@@ -228,3 +228,16 @@ impl Drop for TestServer {
         let _ = self.child.wait();
     }
 }
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -320,14 +320,3 @@ async fn attributes_and_excluded_attributes() {
     assert!(r.body.get(ENTERPRISE).is_none());
     assert_eq!(r.body["userName"], "proj");
 }
-
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
