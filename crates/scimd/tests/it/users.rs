@@ -320,3 +320,31 @@ async fn attributes_and_excluded_attributes() {
     assert!(r.body.get(ENTERPRISE).is_none());
     assert_eq!(r.body["userName"], "proj");
 }
+
+/// RFC 7644 §3.3 with RFC 7643 §4.1.1 (userName unique): concurrent POSTs of one userName
+/// create exactly one user; every other request gets 409 uniqueness.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_posts_of_one_user_name_create_exactly_one_user() {
+    let s = std::sync::Arc::new(start());
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let s = s.clone();
+        let name = if i % 2 == 0 { "racer" } else { "RACER" };
+        tasks.push(tokio::spawn(async move {
+            let r = s.post("/Users", &json!({"schemas": [USER_SCHEMA], "userName": name})).await;
+            if r.status != StatusCode::CREATED {
+                r.assert_error(409, Some("uniqueness"));
+            }
+            r.status
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        if t.await.unwrap() == StatusCode::CREATED {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 1);
+    let r = s.get(&format!("/Users?filter={}", urlencode("userName eq \"racer\""))).await;
+    assert_eq!(r.body["totalResults"], 1);
+}
