@@ -23,7 +23,7 @@
 //!     columns, the time format.
 //!   - `sqlite/write.rs`: create, replace (members by difference), delete.
 //!   - `sqlite/read.rs`: get, query, memberships (recursive, cycle-safe).
-//!   - `sqlite/filter.rs`: the compiler from [`scimd_store::StoreFilter`] to one SQL `WHERE`.
+//!   - `sqlite/filter.rs`: the compiler from [`scimd_store::ClaimFilter`] to one SQL `WHERE`.
 //!   - `sqlite/error.rs`: SQLite errors to [`scimd_store::StoreError`], constraints by name.
 //! - `examples/throughput.rs`: a rough check of create and get rates
 //!   (`cargo run --release -p scimd-store-sql --example throughput`).

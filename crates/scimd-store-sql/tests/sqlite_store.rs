@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_store::{
-    Claims, Member, MemberChange, Membership, NewResource, Replacement, ResourceKind, StoreError,
-    StoreFilter, StoreQuery, UserStore,
+    ClaimFilter, Claims, Member, MemberChange, Membership, NewResource, Replacement, ResourceKind,
+    StoreError, StoreQuery, UserStore,
 };
 use scimd_store_sql::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
@@ -55,15 +55,15 @@ fn new_group(id: &str, name: &str, members: &[&str]) -> NewResource {
     }
 }
 
-fn eq(claim: &str, value: &str) -> StoreFilter {
-    StoreFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact: false }
+fn eq(claim: &str, value: &str) -> ClaimFilter {
+    ClaimFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact: false }
 }
 
-fn eq_exact(claim: &str, value: &str) -> StoreFilter {
-    StoreFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact: true }
+fn eq_exact(claim: &str, value: &str) -> ClaimFilter {
+    ClaimFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact: true }
 }
 
-fn users(filter: StoreFilter) -> StoreQuery {
+fn users(filter: ClaimFilter) -> StoreQuery {
     StoreQuery {
         kind: ResourceKind::User,
         filter,
@@ -498,13 +498,13 @@ async fn query_eq_other_claims_reads_the_json() {
 async fn query_and_or_combine() {
     let (_dir, store) = fresh().await;
     seed_people(&store).await;
-    let f = StoreFilter::And(vec![eq(DISPLAY_NAME, "alice liddell"), eq(USER_NAME, "carol")]);
+    let f = ClaimFilter::And(vec![eq(DISPLAY_NAME, "alice liddell"), eq(USER_NAME, "carol")]);
     assert_eq!(ids(&store, users(f)).await, ["p3"]);
-    let f = StoreFilter::Or(vec![eq(USER_NAME, "eve"), eq_exact(EXTERNAL_ID, "ext-b")]);
+    let f = ClaimFilter::Or(vec![eq(USER_NAME, "eve"), eq_exact(EXTERNAL_ID, "ext-b")]);
     assert_eq!(ids(&store, users(f)).await, ["p2", "p5"]);
-    let f = StoreFilter::Or(vec![
-        StoreFilter::And(vec![eq(USER_NAME, "dave"), eq(DISPLAY_NAME, "dave")]),
-        StoreFilter::And(vec![eq(USER_NAME, "bob"), eq(DISPLAY_NAME, "nope")]),
+    let f = ClaimFilter::Or(vec![
+        ClaimFilter::And(vec![eq(USER_NAME, "dave"), eq(DISPLAY_NAME, "dave")]),
+        ClaimFilter::And(vec![eq(USER_NAME, "bob"), eq(DISPLAY_NAME, "nope")]),
     ]);
     assert_eq!(ids(&store, users(f)).await, ["p4"]);
 }
@@ -513,12 +513,12 @@ async fn query_and_or_combine() {
 async fn query_pages_in_creation_order_with_total() {
     let (_dir, store) = fresh().await;
     seed_people(&store).await;
-    let page = store.query(&StoreQuery { offset: 1, limit: 2, ..users(StoreFilter::All) }).await.unwrap();
+    let page = store.query(&StoreQuery { offset: 1, limit: 2, ..users(ClaimFilter::All) }).await.unwrap();
     assert_eq!(page.total, 5);
     assert_eq!(page.items.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["p2", "p3"]);
-    let page = store.query(&StoreQuery { offset: 4, limit: 10, ..users(StoreFilter::All) }).await.unwrap();
+    let page = store.query(&StoreQuery { offset: 4, limit: 10, ..users(ClaimFilter::All) }).await.unwrap();
     assert_eq!((page.total, page.items.len()), (5, 1));
-    let page = store.query(&StoreQuery { offset: 50, limit: 10, ..users(StoreFilter::All) }).await.unwrap();
+    let page = store.query(&StoreQuery { offset: 50, limit: 10, ..users(ClaimFilter::All) }).await.unwrap();
     assert_eq!((page.total, page.items.len()), (5, 0));
     let filtered = StoreQuery { offset: 1, limit: 1, ..users(eq(DISPLAY_NAME, "alice liddell")) };
     let page = store.query(&filtered).await.unwrap();
@@ -530,7 +530,7 @@ async fn query_pages_in_creation_order_with_total() {
 async fn query_with_limit_zero_returns_the_total_alone() {
     let (_dir, store) = fresh().await;
     seed_people(&store).await;
-    let page = store.query(&StoreQuery { limit: 0, ..users(StoreFilter::All) }).await.unwrap();
+    let page = store.query(&StoreQuery { limit: 0, ..users(ClaimFilter::All) }).await.unwrap();
     assert_eq!(page.total, 5);
     assert!(page.items.is_empty());
 }
@@ -539,11 +539,11 @@ async fn query_with_limit_zero_returns_the_total_alone() {
 async fn query_of_groups_loads_members_when_asked() {
     let (_dir, store) = fresh().await;
     seed_people(&store).await;
-    let q = StoreQuery { kind: ResourceKind::Group, with_members: true, ..users(StoreFilter::All) };
+    let q = StoreQuery { kind: ResourceKind::Group, with_members: true, ..users(ClaimFilter::All) };
     let page = store.query(&q).await.unwrap();
     assert_eq!(page.total, 1);
     assert_eq!(member_ids(page.items[0].members.as_deref().unwrap()), ["p1"]);
-    let q = StoreQuery { kind: ResourceKind::Group, ..users(StoreFilter::All) };
+    let q = StoreQuery { kind: ResourceKind::Group, ..users(ClaimFilter::All) };
     assert_eq!(store.query(&q).await.unwrap().items[0].members, None);
 }
 
@@ -608,7 +608,7 @@ async fn reads_and_writes_run_concurrently() {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 for _ in 0..50 {
-                    store.query(&StoreQuery { limit: 0, ..users(StoreFilter::All) }).await.unwrap();
+                    store.query(&StoreQuery { limit: 0, ..users(ClaimFilter::All) }).await.unwrap();
                 }
             })
         })
@@ -616,13 +616,13 @@ async fn reads_and_writes_run_concurrently() {
     for task in writers.into_iter().chain(readers) {
         task.await.unwrap();
     }
-    assert_eq!(store.query(&StoreQuery { limit: 0, ..users(StoreFilter::All) }).await.unwrap().total, 200);
+    assert_eq!(store.query(&StoreQuery { limit: 0, ..users(ClaimFilter::All) }).await.unwrap().total, 200);
 }
 
 async fn walk_users(store: &SqliteStore) -> Vec<String> {
     let mut seen = Vec::new();
     for offset in (0..18).step_by(4) {
-        let page = store.query(&StoreQuery { offset, limit: 4, ..users(StoreFilter::All) }).await.unwrap();
+        let page = store.query(&StoreQuery { offset, limit: 4, ..users(ClaimFilter::All) }).await.unwrap();
         assert_eq!(page.total, 16);
         seen.extend(page.items.into_iter().map(|r| r.id));
     }
@@ -650,7 +650,7 @@ async fn unfiltered_paging_is_exact_after_deletions_and_reopen() {
     let store = open(&dir).await;
     assert_eq!(walk_users(&store).await, expected);
     let groups = store
-        .query(&StoreQuery { kind: ResourceKind::Group, offset: 1, limit: 10, ..users(StoreFilter::All) })
+        .query(&StoreQuery { kind: ResourceKind::Group, offset: 1, limit: 10, ..users(ClaimFilter::All) })
         .await
         .unwrap();
     assert_eq!(groups.total, 4);
@@ -728,7 +728,7 @@ async fn change_members_is_all_or_nothing_and_checks_versions() {
 /// run after each page. Returns the ids seen.
 async fn keyset_walk(
     store: &SqliteStore,
-    filter: StoreFilter,
+    filter: ClaimFilter,
     limit: u64,
     mut between: impl AsyncFnMut(usize),
 ) -> Vec<String> {
@@ -759,13 +759,13 @@ async fn keyset_walk_visits_each_resource_once_during_writes() {
         store.create(new_group(&format!("g{i}"), &format!("user{i}"), &[])).await.unwrap();
     }
     let all: Vec<String> = (0..10).map(|i| format!("u{i}")).collect();
-    assert_eq!(keyset_walk(&store, StoreFilter::All, 3, async |_| {}).await, all);
+    assert_eq!(keyset_walk(&store, ClaimFilter::All, 3, async |_| {}).await, all);
     let after = Some(scimd_store::Keyset { key: None, seq: i64::MAX });
-    let page = store.query(&StoreQuery { after, ..users(StoreFilter::All) }).await.unwrap();
+    let page = store.query(&StoreQuery { after, ..users(ClaimFilter::All) }).await.unwrap();
     assert_eq!((page.total, page.items.len()), (10, 0));
 
     let mut n = 0;
-    for filter in [StoreFilter::All, StoreFilter::Not(Box::new(eq(USER_NAME, "nobody")))] {
+    for filter in [ClaimFilter::All, ClaimFilter::Not(Box::new(eq(USER_NAME, "nobody")))] {
         let seen = keyset_walk(&store, filter, 3, async |page_no| {
             // Delete one already seen and one not yet seen; create one.
             if page_no == 0 {
@@ -813,12 +813,12 @@ async fn keyset_walk_of_a_sorted_query_follows_the_sort() {
             attr_type: scimd_core::schema::AttrType::String,
             case_exact: false,
         });
-        let expected = ids(&store, StoreQuery { sort: sort.clone(), ..users(StoreFilter::All) }).await;
+        let expected = ids(&store, StoreQuery { sort: sort.clone(), ..users(ClaimFilter::All) }).await;
         let mut seen = Vec::new();
         let mut after = None;
         loop {
             let q =
-                StoreQuery { sort: sort.clone(), limit: 2, after: after.clone(), ..users(StoreFilter::All) };
+                StoreQuery { sort: sort.clone(), limit: 2, after: after.clone(), ..users(ClaimFilter::All) };
             let page = store.query(&q).await.unwrap();
             assert_eq!(page.total, 7);
             seen.extend(page.items.into_iter().map(|r| r.id));

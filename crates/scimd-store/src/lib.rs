@@ -6,7 +6,8 @@
 //! - [`UserStore`]: create, read, replace, delete, query and membership of users and groups.
 //! - [`StoreError`]: the failures callers branch on (conflict, not found, version mismatch,
 //!   unknown member, unavailable, backend).
-//! - [`StoreQuery`], [`StoreFilter`], [`Page`]: what a query asks and what it returns.
+//! - [`StoreQuery`], [`ClaimFilter`] (the store-neutral filter, from `scimd-claims`), [`Page`]:
+//!   what a query asks and what it returns.
 
 use async_trait::async_trait;
 pub use scimd_claims::{Claims, ResourceKind};
@@ -92,14 +93,12 @@ pub struct StoredResource {
 }
 
 pub use scimd_claims::ClaimFilter;
-/// The filter a store answers: a [`ClaimFilter`].
-pub type StoreFilter = ClaimFilter;
 
 /// A query of one kind of resource.
 #[derive(Debug, Clone)]
 pub struct StoreQuery {
     pub kind: ResourceKind,
-    pub filter: StoreFilter,
+    pub filter: ClaimFilter,
     /// Results to skip (startIndex - 1).
     pub offset: u64,
     /// At most this many results; 0 asks for the total alone.

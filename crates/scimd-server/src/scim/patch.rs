@@ -6,15 +6,17 @@
 
 use super::render;
 use super::request::{if_match_version, json_body};
-use super::resources::{member_of, projection, query_params, respond_replaced, rewrite, store_error};
+use super::resources::{
+    member_of, projection, query_params, read_for_write, respond_replaced, rewrite, store_error,
+};
 use crate::app::SharedState;
 use crate::error::ApiResult;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use scimd_core::ResourceKind;
 use scimd_core::patch::MemberChanges;
 use scimd_core::validate::{WriteMode, validate};
-use scimd_core::{ResourceKind, ScimError};
 use scimd_store::{MemberChange, StoreError, StoredResource};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -116,21 +118,7 @@ async fn patch_members(
         let (claims, expected_version) = if changes.rest.is_empty() {
             (None, if_match)
         } else {
-            let existing = state
-                .store
-                .get(kind, id, false)
-                .await
-                .map_err(|e| store_error(kind, Some(id), e))?
-                .ok_or_else(|| ScimError::not_found(format!("no Group with id \"{id}\"")))?;
-            if let Some(v) = if_match
-                && v != existing.version
-            {
-                return Err(store_error(
-                    kind,
-                    Some(id),
-                    StoreError::VersionMismatch { current: existing.version },
-                ));
-            }
+            let existing = read_for_write(state, kind, id, if_match, false).await?;
             let existing_json = render::resource(state, &existing, None);
             let patched =
                 scimd_core::patch::apply(&state.registry, kind, existing_json.clone(), &changes.rest)?;

@@ -324,6 +324,29 @@ async fn replace(
     respond_replaced(&state, kind, stored, &projection).await
 }
 
+/// The stored resource a write starts from: 404 if absent, 412 if If-Match names another
+/// version (RFC 7644 §3.14).
+pub(super) async fn read_for_write(
+    state: &SharedState,
+    kind: ResourceKind,
+    id: &str,
+    if_match: Option<u64>,
+    with_members: bool,
+) -> ApiResult<StoredResource> {
+    let existing = state
+        .store
+        .get(kind, id, with_members)
+        .await
+        .map_err(|e| store_error(kind, Some(id), e))?
+        .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
+    match if_match {
+        Some(v) if v != existing.version => {
+            Err(store_error(kind, Some(id), StoreError::VersionMismatch { current: existing.version }))
+        }
+        _ => Ok(existing),
+    }
+}
+
 /// PUT and PATCH: reads the stored resource, makes the new one from it (`make` gets the stored
 /// resource as SCIM JSON), validates it as a replacement (RFC 7644 §3.5.1 rules: immutable,
 /// readOnly, required, types) and writes it on the version read, in one transaction.
@@ -342,21 +365,7 @@ pub(super) async fn rewrite(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let existing = state
-            .store
-            .get(kind, id, with_members)
-            .await
-            .map_err(|e| store_error(kind, Some(id), e))?
-            .ok_or_else(|| ScimError::not_found(format!("no {} with id \"{id}\"", kind.name())))?;
-        if let Some(v) = if_match
-            && v != existing.version
-        {
-            return Err(store_error(
-                kind,
-                Some(id),
-                StoreError::VersionMismatch { current: existing.version },
-            ));
-        }
+        let existing = read_for_write(state, kind, id, if_match, with_members).await?;
         let existing_json = render::resource(state, &existing, None);
         let new = make(existing_json.clone())?;
         let mut resource =

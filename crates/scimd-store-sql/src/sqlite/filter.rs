@@ -1,4 +1,4 @@
-//! The compiler from [`StoreFilter`] (and a [`SortKey`]) to SQL over `resources AS r`, with
+//! The compiler from [`ClaimFilter`] (and a [`SortKey`]) to SQL over `resources AS r`, with
 //! bound parameters (claim names and values never enter the SQL text).
 //!
 //! The semantics are those of the in-memory evaluator (`scimd_core::filter::evaluate`), as
@@ -29,7 +29,7 @@ use scimd_claims::claims::{EXTERNAL_ID, ID, USER_NAME};
 use scimd_claims::filter::{ClaimPath, Collection, Column, MemberField, SortKey};
 use scimd_core::filter::{CompValue, CompareOp};
 use scimd_core::schema::AttrType;
-use scimd_store::{ResourceKind, StoreError, StoreFilter, StoreResult};
+use scimd_store::{ClaimFilter, ResourceKind, StoreError, StoreResult};
 
 use super::resource::{display_claim, fold_case, format_time};
 
@@ -52,7 +52,7 @@ enum Scope {
 }
 
 /// Compiles `filter` for resources of `kind` (the kind condition itself is the caller's).
-pub(crate) fn compile(kind: ResourceKind, filter: &StoreFilter) -> StoreResult<Compiled> {
+pub(crate) fn compile(kind: ResourceKind, filter: &ClaimFilter) -> StoreResult<Compiled> {
     let mut out = Compiled::default();
     push(kind, filter, Scope::Top, &mut out)?;
     Ok(out)
@@ -104,18 +104,18 @@ fn column(c: Column) -> &'static str {
     }
 }
 
-fn push(kind: ResourceKind, filter: &StoreFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
+fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
     match filter {
-        StoreFilter::All => out.sql.push('1'),
-        StoreFilter::And(parts) => push_all(kind, parts, scope, " AND ", "1", out)?,
-        StoreFilter::Or(parts) => push_all(kind, parts, scope, " OR ", "0", out)?,
-        StoreFilter::Not(inner) => {
+        ClaimFilter::All => out.sql.push('1'),
+        ClaimFilter::And(parts) => push_all(kind, parts, scope, " AND ", "1", out)?,
+        ClaimFilter::Or(parts) => push_all(kind, parts, scope, " OR ", "0", out)?,
+        ClaimFilter::Not(inner) => {
             // Every compiled condition is 0 or 1, never NULL: NOT is exact.
             out.sql.push_str("NOT ");
             push(kind, inner, scope, out)?;
         }
-        StoreFilter::Eq { claim, value, case_exact } => push_eq(kind, claim, value, *case_exact, out)?,
-        StoreFilter::Compare { path, op, value, attr_type, case_exact } => {
+        ClaimFilter::Eq { claim, value, case_exact } => push_eq(kind, claim, value, *case_exact, out)?,
+        ClaimFilter::Compare { path, op, value, attr_type, case_exact } => {
             let leaf = Leaf { ty: *attr_type, case_exact: *case_exact };
             if scope == Scope::Top
                 && *op == CompareOp::Eq
@@ -136,14 +136,14 @@ fn push(kind: ResourceKind, filter: &StoreFilter, scope: Scope, out: &mut Compil
             }
             push_compare(path, *op, value, leaf, scope, out)?;
         }
-        StoreFilter::Present { path } => {
+        ClaimFilter::Present { path } => {
             let source = source(path, scope, true)?;
             source.exists(out, |out, v, t| {
                 present(out, v, t);
                 Ok(())
             })?;
         }
-        StoreFilter::ElementMatch { of, filter } => {
+        ClaimFilter::ElementMatch { of, filter } => {
             if scope != Scope::Top {
                 return Err(StoreError::Unsupported("a value path inside a value path".to_owned()));
             }
@@ -173,7 +173,7 @@ fn push(kind: ResourceKind, filter: &StoreFilter, scope: Scope, out: &mut Compil
 
 fn push_all(
     kind: ResourceKind,
-    parts: &[StoreFilter],
+    parts: &[ClaimFilter],
     scope: Scope,
     op: &str,
     empty: &str,
@@ -571,8 +571,8 @@ mod tests {
     use super::*;
     use scimd_claims::claims::{DISPLAY_NAME, GROUP_DISPLAY_NAME};
 
-    fn eq(claim: &str, value: &str, case_exact: bool) -> StoreFilter {
-        StoreFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact }
+    fn eq(claim: &str, value: &str, case_exact: bool) -> ClaimFilter {
+        ClaimFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact }
     }
 
     #[test]
@@ -601,10 +601,10 @@ mod tests {
 
     #[test]
     fn and_or_nest_with_parentheses_and_empty_lists_are_constants() {
-        let f = StoreFilter::Or(vec![
-            StoreFilter::And(vec![eq(ID, "1", true), eq(EXTERNAL_ID, "x", true)]),
-            StoreFilter::And(vec![]),
-            StoreFilter::Or(vec![]),
+        let f = ClaimFilter::Or(vec![
+            ClaimFilter::And(vec![eq(ID, "1", true), eq(EXTERNAL_ID, "x", true)]),
+            ClaimFilter::And(vec![]),
+            ClaimFilter::Or(vec![]),
         ]);
         let c = compile(ResourceKind::User, &f).unwrap();
         assert_eq!(c.sql, "((r.id = ? AND r.external_id = ?) OR 1 OR 0)");

@@ -419,10 +419,10 @@ mod tests {
     use scimd_claims::filter::ClaimPath;
     use scimd_core::filter::{CompValue, CompareOp};
     use scimd_core::schema::AttrType;
-    use scimd_store::StoreFilter;
+    use scimd_store::ClaimFilter;
 
     /// The query plan of the count and page queries of a filter.
-    fn plan(filter: &StoreFilter) -> String {
+    fn plan(filter: &ClaimFilter) -> String {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
@@ -439,7 +439,7 @@ mod tests {
     /// The index requirement: `userName eq` (and `id eq`) are index lookups, never scans.
     #[test]
     fn user_name_and_id_equality_use_an_index() {
-        let f = StoreFilter::Compare {
+        let f = ClaimFilter::Compare {
             path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
             op: CompareOp::Eq,
             value: CompValue::Str("Bjensen".into()),
@@ -452,7 +452,7 @@ mod tests {
                 || p.contains("USING INDEX resources_user_name_ci"),
             "{p}"
         );
-        let f = StoreFilter::Compare {
+        let f = ClaimFilter::Compare {
             path: ClaimPath::Column(scimd_claims::Column::Id),
             op: CompareOp::Eq,
             value: CompValue::Str("x".into()),
