@@ -42,7 +42,7 @@ fn new_user(id: &str, user_name: &str) -> NewResource {
 }
 
 fn member(id: &str) -> Member {
-    Member { id: id.to_owned(), kind: None, display: None }
+    Member::new(id, None, None)
 }
 
 fn new_group(id: &str, name: &str, members: &[&str]) -> NewResource {
@@ -247,9 +247,9 @@ async fn create_group_keeps_members_in_order_with_kinds_and_display() {
     group.members[0].display = Some("Bee".to_owned());
     let created = store.create(group).await.unwrap();
     let expected = vec![
-        Member { id: "u2".to_owned(), kind: Some(ResourceKind::User), display: Some("Bee".to_owned()) },
-        Member { id: "inner".to_owned(), kind: Some(ResourceKind::Group), display: None },
-        Member { id: "u1".to_owned(), kind: Some(ResourceKind::User), display: None },
+        Member::new("u2", Some(ResourceKind::User), Some("Bee".to_owned())),
+        Member::new("inner", Some(ResourceKind::Group), None),
+        Member::new("u1", Some(ResourceKind::User), None),
     ];
     assert_eq!(created.members.as_deref(), Some(&expected[..]));
     let got = store.get(ResourceKind::Group, "g", true).await.unwrap().unwrap();
@@ -273,7 +273,7 @@ async fn create_group_refuses_member_of_other_kind() {
     let (_dir, store) = fresh().await;
     store.create(new_user("u1", "a")).await.unwrap();
     let mut group = new_group("g", "G", &[]);
-    group.members = vec![Member { id: "u1".to_owned(), kind: Some(ResourceKind::Group), display: None }];
+    group.members = vec![Member::new("u1", Some(ResourceKind::Group), None)];
     let err = store.create(group).await.unwrap_err();
     assert!(
         matches!(&err, StoreError::UnknownMember { id, expected: Some(ResourceKind::Group) } if id == "u1"),

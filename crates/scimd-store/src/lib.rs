@@ -8,8 +8,26 @@
 //!   unknown member, unavailable, backend).
 //! - [`StoreQuery`], [`ClaimFilter`] (the store-neutral filter, from `scimd-claims`), [`Page`]:
 //!   what a query asks and what it returns.
+//! - [`mapping`]: the attribute map of a directory domain (claim to store attribute).
+//!
+//! # Ids
+//! The server proposes an id in [`NewResource::id`]; a store whose directory assigns ids itself
+//! (LDAP `entryUUID`, AD `objectGUID`) may use its own: the id of the returned resource is the
+//! resource's id.
+//!
+//! # Members from other domains
+//! A group may have members kept in another domain (a PRIMARY group with LDAP users). The server
+//! checks that such a member exists in its own domain and passes it with [`Member::domain`] set;
+//! the store keeps its id, kind and display as given, finds it in [`UserStore::memberships`] and
+//! in member filters like any member, and drops it in [`UserStore::forget_member`] when the
+//! member is deleted in its domain. A store that cannot keep such members (a directory, whose
+//! member attribute holds DNs of its own entries) refuses them with
+//! [`StoreError::Unsupported`].
+
+pub mod mapping;
 
 use async_trait::async_trait;
+pub use mapping::{AttributeMap, DomainMap, MappedClaim, ValueKind};
 pub use scimd_claims::{Claims, ResourceKind};
 use time::OffsetDateTime;
 
@@ -23,6 +41,16 @@ pub struct Member {
     pub kind: Option<ResourceKind>,
     /// The `display` the client wrote with the member, kept as written.
     pub display: Option<String>,
+    /// The domain the member lives in when it is not this store's (see the crate docs);
+    /// `None` for a member of this store. On read, as it was written.
+    pub domain: Option<String>,
+}
+
+impl Member {
+    /// A member of this store.
+    pub fn new(id: impl Into<String>, kind: Option<ResourceKind>, display: Option<String>) -> Self {
+        Member { id: id.into(), kind, display, domain: None }
+    }
 }
 
 /// A group the resource belongs to, directly or through nested groups (RFC 7643 §4.1.2 `groups`).
@@ -166,6 +194,14 @@ pub enum StoreError {
     /// The filter uses something this store cannot answer exactly.
     #[error("this store cannot answer the filter: {0}")]
     Unsupported(String),
+    /// The store has no mapped attribute for this claim (a directory domain keeps only what its
+    /// attribute map names): the write is refused, nothing is dropped.
+    #[error("no attribute is mapped for claim {claim}")]
+    Unmapped { claim: String },
+    /// The store refused the data it was given (a directory schema violation, a value the
+    /// attribute's syntax does not allow); the message names the attribute.
+    #[error("the store refused the value: {0}")]
+    Rejected(String),
     /// The store cannot be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -212,6 +248,27 @@ pub trait UserStore: Send + Sync + 'static {
         let Some(resource) = self.get(kind, id, false).await? else { return Ok(None) };
         let groups = self.memberships(id).await?;
         Ok(Some((resource, groups)))
+    }
+
+    /// Removes the member `id` of another domain (see the crate docs) from every group of this
+    /// store: the member was deleted in its own domain. Stores that keep no such members need
+    /// not override this.
+    async fn forget_member(&self, id: &str) -> StoreResult<()> {
+        let _ = id;
+        Ok(())
+    }
+
+    /// Whether the store keeps every claim (SQL stores) or only those its attribute map names
+    /// (directories).
+    fn keeps_every_claim(&self) -> bool {
+        true
+    }
+
+    /// Installs a new attribute map (directory stores); it applies from the next operation on.
+    /// Stores that keep every claim ignore it.
+    fn set_attribute_map(&self, map: DomainMap) -> StoreResult<()> {
+        let _ = map;
+        Ok(())
     }
 
     /// The memberships of several resources (a page of users), in the order of `ids`.

@@ -121,7 +121,12 @@ pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -
             None => ScimError::invalid_value(format!("members: no User or Group has the id \"{member}\"")),
         }
         .into(),
-        StoreError::Unsupported(msg) => ScimError::invalid_value(msg).into(),
+        StoreError::Unsupported(msg) | StoreError::Rejected(msg) => ScimError::invalid_value(msg).into(),
+        StoreError::Unmapped { claim } => ScimError::invalid_value(format!(
+            "{}: the user store has no attribute mapped for it",
+            attribute_of_claim(&claim)
+        ))
+        .into(),
         StoreError::Unavailable(msg) => {
             tracing::warn!(resource = kind.name(), id, "store unavailable: {msg}");
             ScimError::status(503, "the user store is unavailable; try again").into()
@@ -202,7 +207,7 @@ pub(super) fn member_of(value: &Value) -> scimd_core::ScimResult<Member> {
         }
     };
     let display = field("display").and_then(Value::as_str).map(str::to_string);
-    Ok(Member { id: id.to_string(), kind, display })
+    Ok(Member::new(id.to_string(), kind, display))
 }
 
 /// Replaces a clear-text password by its argon2id hash (RFC 7643 §4.1.1: the password is

@@ -61,6 +61,7 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
             id: row.get(0).map_err(from_sqlite)?,
             kind: Some(kind_from_code(row.get(1).map_err(from_sqlite)?)?),
             display: row.get(2).map_err(from_sqlite)?,
+            domain: None,
         });
     }
     Ok(members)

@@ -297,7 +297,7 @@ fn resolve_members(conn: &Connection, group_id: &str, members: Vec<Member>) -> S
         }
         out.push(Resolved {
             seq,
-            member: Member { id: member.id, kind: Some(kind), display: member.display },
+            member: Member { id: member.id, kind: Some(kind), display: member.display, domain: None },
         });
     }
     Ok(out)
@@ -367,7 +367,7 @@ mod tests {
     }
 
     fn member(id: &str) -> Member {
-        Member { id: id.to_owned(), kind: None, display: None }
+        Member::new(id, None, None)
     }
 
     #[test]
