@@ -202,6 +202,10 @@ pub enum StoreError {
     /// attribute's syntax does not allow); the message names the attribute.
     #[error("the store refused the value: {0}")]
     Rejected(String),
+    /// The store would have to examine more than `limit` candidates in memory to answer the
+    /// query exactly (a directory that cannot express part of a filter or an order).
+    #[error("the query would examine more than {limit} candidates")]
+    TooMany { limit: u64 },
     /// The store cannot be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),

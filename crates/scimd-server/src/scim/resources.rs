@@ -122,6 +122,10 @@ pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -
         }
         .into(),
         StoreError::Unsupported(msg) | StoreError::Rejected(msg) => ScimError::invalid_value(msg).into(),
+        StoreError::TooMany { limit } => ScimError::too_many(format!(
+            "the filter or order needs more than {limit} candidates examined in memory; narrow the filter"
+        ))
+        .into(),
         StoreError::Unmapped { claim } => ScimError::invalid_value(format!(
             "{}: the user store has no attribute mapped for it",
             attribute_of_claim(&claim)
