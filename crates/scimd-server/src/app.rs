@@ -13,14 +13,20 @@ use scimd_claims::DialectMapping;
 use scimd_core::{SchemaRegistry, ScimError};
 use scimd_store::UserStore;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::net::TcpListener;
+
+/// The schemas and the dialect mapping as one snapshot: replaced whole when an admin changes
+/// either, so that a request sees one consistent version of both.
+pub struct Schemas {
+    pub registry: SchemaRegistry,
+    pub mapping: DialectMapping,
+}
 
 /// What every request handler shares.
 pub struct AppState {
     pub config: Config,
-    pub registry: SchemaRegistry,
-    pub mapping: DialectMapping,
+    schemas: RwLock<Arc<Schemas>>,
     pub store: Arc<dyn UserStore>,
     pub credentials: Credentials,
     /// The absolute URL of the SCIM base (`http://host:port/scim/v2`), for `location` and `$ref`.
@@ -40,14 +46,27 @@ impl AppState {
             config.server.base_url.trim_end_matches('/').to_string()
         };
         let scim_base_url = format!("{base}{}", config.server.scim_path.trim_end_matches('/'));
-        Ok(AppState {
-            registry: SchemaRegistry::builtin()?,
-            mapping: DialectMapping::builtin()?,
-            config,
-            store,
-            credentials,
-            scim_base_url,
-        })
+        let schemas = Schemas { registry: SchemaRegistry::builtin()?, mapping: DialectMapping::builtin()? };
+        Ok(AppState { schemas: RwLock::new(Arc::new(schemas)), config, store, credentials, scim_base_url })
+    }
+}
+
+impl AppState {
+    /// The schemas and mapping in force now. Take one snapshot per request step and keep it.
+    pub fn schemas(&self) -> Arc<Schemas> {
+        match self.schemas.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Puts new schemas and mapping in force, from the next request step on.
+    pub fn set_schemas(&self, schemas: Schemas) {
+        let next = Arc::new(schemas);
+        match self.schemas.write() {
+            Ok(mut guard) => *guard = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
     }
 }
 

@@ -59,7 +59,8 @@ pub async fn service_provider_config(State(state): State<SharedState>) -> Respon
 }
 
 pub async fn resource_types(State(state): State<SharedState>) -> Response {
-    let list: Vec<Value> = state
+    let schemas = state.schemas();
+    let list: Vec<Value> = schemas
         .registry
         .resource_types()
         .iter()
@@ -76,7 +77,8 @@ pub async fn resource_type(
     State(state): State<SharedState>,
     Path(name): Path<String>,
 ) -> ApiResult<Response> {
-    let rt = state
+    let schemas = state.schemas();
+    let rt = schemas
         .registry
         .resource_types()
         .iter()
@@ -87,7 +89,8 @@ pub async fn resource_type(
 }
 
 pub async fn schemas(State(state): State<SharedState>) -> Response {
-    let list: Vec<Value> = state
+    let schemas = state.schemas();
+    let list: Vec<Value> = schemas
         .registry
         .schemas()
         .iter()
@@ -98,7 +101,8 @@ pub async fn schemas(State(state): State<SharedState>) -> Response {
 }
 
 pub async fn schema(State(state): State<SharedState>, Path(uri): Path<String>) -> ApiResult<Response> {
+    let schemas = state.schemas();
     let s =
-        state.registry.schema(&uri).ok_or_else(|| ScimError::not_found(format!("no schema \"{uri}\"")))?;
+        schemas.registry.schema(&uri).ok_or_else(|| ScimError::not_found(format!("no schema \"{uri}\"")))?;
     Ok(scim_json(&discovery::schema_json(s, &format!("{}/Schemas/{}", state.scim_base_url, s.id))))
 }

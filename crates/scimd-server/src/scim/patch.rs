@@ -81,13 +81,14 @@ pub(super) async fn patch_resource(
     if_match: Option<u64>,
     value: Value,
 ) -> ApiResult<StoredResource> {
-    let ops = scimd_core::patch::parse_request(&state.registry, kind, value)?;
+    let ops = scimd_core::patch::parse_request(&state.schemas().registry, kind, value)?;
     let member_changes =
         if kind == ResourceKind::Group { scimd_core::patch::member_changes(&ops) } else { None };
     match member_changes {
         Some(changes) => patch_members(state, id, if_match, changes).await,
         None => {
-            let registry = &state.registry;
+            let schemas = state.schemas();
+            let registry = &schemas.registry;
             rewrite(state, kind, id, if_match, kind == ResourceKind::Group, |existing| {
                 scimd_core::patch::apply(registry, kind, existing, &ops).map(Value::Object)
             })
@@ -120,16 +121,20 @@ async fn patch_members(
         } else {
             let existing = read_for_write(state, kind, id, if_match, false).await?;
             let existing_json = render::resource(state, &existing, None);
-            let patched =
-                scimd_core::patch::apply(&state.registry, kind, existing_json.clone(), &changes.rest)?;
+            let patched = scimd_core::patch::apply(
+                &state.schemas().registry,
+                kind,
+                existing_json.clone(),
+                &changes.rest,
+            )?;
             let mut resource = validate(
-                &state.registry,
+                &state.schemas().registry,
                 kind,
                 Value::Object(patched),
                 WriteMode::Replace { existing: &existing_json },
             )?;
             resource.remove("members");
-            (Some(state.mapping.to_claims(kind, &resource)?), Some(existing.version))
+            (Some(state.schemas().mapping.to_claims(kind, &resource)?), Some(existing.version))
         };
         let change = MemberChange {
             group_id: id.to_owned(),

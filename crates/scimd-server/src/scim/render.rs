@@ -35,7 +35,7 @@ pub fn resource(
     stored: &StoredResource,
     memberships: Option<&[Membership]>,
 ) -> Map<String, Value> {
-    let body = state.mapping.to_resource(stored.kind, &stored.claims);
+    let body = state.schemas().mapping.to_resource(stored.kind, &stored.claims);
     finish(state, stored, body, memberships)
 }
 
@@ -46,7 +46,7 @@ pub fn into_resource(
     memberships: Option<&[Membership]>,
 ) -> Map<String, Value> {
     let claims = std::mem::take(&mut stored.claims);
-    let body = state.mapping.into_resource(stored.kind, claims);
+    let body = state.schemas().mapping.into_resource(stored.kind, claims);
     finish(state, &stored, body, memberships)
 }
 

@@ -84,7 +84,12 @@ pub(super) fn projection(
     kind: ResourceKind,
     params: &QueryParams,
 ) -> ApiResult<Projection> {
-    Ok(Projection::parse(&state.registry, kind, params.get("attributes"), params.get("excludedAttributes"))?)
+    Ok(Projection::parse(
+        &state.schemas().registry,
+        kind,
+        params.get("attributes"),
+        params.get("excludedAttributes"),
+    )?)
 }
 
 /// The attribute a store error is about, as SCIM names it.
@@ -161,7 +166,7 @@ pub(super) fn resource_response(
 
 /// Whether a response under `projection` shows the attribute `name`.
 pub(super) fn shows(state: &SharedState, kind: ResourceKind, projection: &Projection, name: &str) -> bool {
-    projection.includes(&state.registry, kind, name)
+    projection.includes(&state.schemas().registry, kind, name)
 }
 
 pub(super) async fn memberships(state: &SharedState, stored: &StoredResource) -> ApiResult<Vec<Membership>> {
@@ -242,7 +247,7 @@ async fn create(
     let stored = create_resource(&state, kind, value).await?;
     let (version, location) = (stored.version, render::location(&state, kind, &stored.id));
     let full = render::into_resource(&state, stored, None);
-    let body = projection.apply(&state.registry, kind, full);
+    let body = projection.apply(&state.schemas().registry, kind, full);
     Ok(resource_response(StatusCode::CREATED, body, version, Some(location)))
 }
 
@@ -253,10 +258,10 @@ pub(super) async fn create_resource(
     kind: ResourceKind,
     value: Value,
 ) -> ApiResult<StoredResource> {
-    let mut resource = validate(&state.registry, kind, value, WriteMode::Create)?;
+    let mut resource = validate(&state.schemas().registry, kind, value, WriteMode::Create)?;
     let members = take_members(&mut resource);
     hash_password(&mut resource).await?;
-    let claims = state.mapping.to_claims(kind, &resource)?;
+    let claims = state.schemas().mapping.to_claims(kind, &resource)?;
     let new = NewResource {
         id: uuid::Uuid::new_v4().to_string(),
         kind,
@@ -313,7 +318,7 @@ async fn read(
     }
     let version = stored.version;
     let full = render::into_resource(&state, stored, groups.as_deref());
-    let body = projection.apply(&state.registry, kind, full);
+    let body = projection.apply(&state.schemas().registry, kind, full);
     Ok(resource_response(StatusCode::OK, body, version, None))
 }
 
@@ -378,10 +383,10 @@ pub(super) async fn rewrite(
         let existing_json = render::resource(state, &existing, None);
         let new = make(existing_json.clone())?;
         let mut resource =
-            validate(&state.registry, kind, new, WriteMode::Replace { existing: &existing_json })?;
+            validate(&state.schemas().registry, kind, new, WriteMode::Replace { existing: &existing_json })?;
         let members = take_members(&mut resource);
         let password_given = hash_password(&mut resource).await?;
-        let mut claims = state.mapping.to_claims(kind, &resource)?;
+        let mut claims = state.schemas().mapping.to_claims(kind, &resource)?;
         if !password_given && let Some(p) = existing.claims.get(PASSWORD) {
             claims.insert(PASSWORD, p.clone());
         }
@@ -429,7 +434,7 @@ pub(super) async fn respond_replaced(
     };
     let version = stored.version;
     let full = render::into_resource(state, stored, groups.as_deref());
-    let body = projection.apply(&state.registry, kind, full);
+    let body = projection.apply(&state.schemas().registry, kind, full);
     Ok(resource_response(StatusCode::OK, body, version, None))
 }
 

@@ -183,7 +183,7 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
     let mut sort_error: Option<ApiError> = None;
     for &kind in kinds {
         if let Some(f) = &filter
-            && let Err(e) = filter::check(f, &state.registry, kind)
+            && let Err(e) = filter::check(f, &state.schemas().registry, kind)
         {
             first_error.get_or_insert(e.into());
             continue;
@@ -203,7 +203,7 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         let (store_filter, residual) = match &filter {
             None => (ClaimFilter::All, None),
             Some(f) => {
-                let r = scimd_claims::rewrite(f, kind, &state.registry, &state.mapping);
+                let r = scimd_claims::rewrite(f, kind, &state.schemas().registry, &state.schemas().mapping);
                 (r.store, r.residual)
             }
         };
@@ -249,12 +249,13 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         }
     };
 
+    let schemas = state.schemas();
     let resources: Vec<Value> = page
         .into_iter()
         .map(|(i, (stored, groups))| {
             let part = &parts[i];
             let full = render::into_resource(state, stored, groups.as_deref());
-            Value::Object(part.projection.apply(&state.registry, part.kind, full))
+            Value::Object(part.projection.apply(&schemas.registry, part.kind, full))
         })
         .collect();
     let mut body = scimd_core::discovery::list_response(resources, total, start);
@@ -384,9 +385,10 @@ async fn fetch(
     let keys = candidates.keys;
     let candidates = with_memberships(state, kind, candidates.items, kind == ResourceKind::User).await?;
     let mut matches = Vec::new();
+    let schemas = state.schemas();
     for ((stored, groups), key) in candidates.into_iter().zip(keys) {
         let full = render::resource(state, &stored, groups.as_deref());
-        if filter::evaluate(residual, &state.registry, kind, &full) {
+        if filter::evaluate(residual, &schemas.registry, kind, &full) {
             matches.push(((stored, groups), key));
         }
     }
@@ -412,13 +414,13 @@ fn projection(
     root: bool,
 ) -> ApiResult<Projection> {
     let (attrs, excluded) = (params.attributes.as_deref(), params.excluded_attributes.as_deref());
-    let whole = Projection::parse(&state.registry, kind, attrs, excluded);
+    let whole = Projection::parse(&state.schemas().registry, kind, attrs, excluded);
     if whole.is_ok() || !root {
         return Ok(whole?);
     }
     let known_to = |k: ResourceKind, name: &str, as_attr: bool| {
         let (a, e) = if as_attr { (Some(name), None) } else { (None, Some(name)) };
-        Projection::parse(&state.registry, k, a, e).is_ok()
+        Projection::parse(&state.schemas().registry, k, a, e).is_ok()
     };
     let mut narrowed: [Option<String>; 2] = [None, None];
     for (slot, (list, as_attr)) in narrowed.iter_mut().zip([(attrs, true), (excluded, false)]) {
@@ -435,7 +437,7 @@ fn projection(
         *slot = Some(if names.is_empty() && as_attr { "id".to_owned() } else { names.join(",") });
     }
     let [attrs, excluded] = narrowed;
-    Ok(Projection::parse(&state.registry, kind, attrs.as_deref(), excluded.as_deref())?)
+    Ok(Projection::parse(&state.schemas().registry, kind, attrs.as_deref(), excluded.as_deref())?)
 }
 
 /// RFC 7644 §3.4.2.3 `sortBy` and `sortOrder` (default ascending). An attribute no schema
@@ -465,8 +467,9 @@ fn sort_key(
     let refuse =
         || ScimError::invalid_value(format!("sortBy \"{text}\" is not an attribute that can be sorted by"));
     let path = AttrPath::parse(text).map_err(|_| refuse())?;
-    let key = scimd_claims::sort_key(&path, descending, kind, &state.registry, &state.mapping)
-        .ok_or_else(refuse)?;
+    let key =
+        scimd_claims::sort_key(&path, descending, kind, &state.schemas().registry, &state.schemas().mapping)
+            .ok_or_else(refuse)?;
     if matches!(key.path, ClaimPath::Member(_) | ClaimPath::Element { .. }) {
         return Err(refuse().into());
     }
