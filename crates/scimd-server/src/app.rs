@@ -3,7 +3,7 @@
 use crate::auth::{Credentials, Principal};
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::scim;
+use crate::{admin, scim};
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::middleware::{self, Next};
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use scimd_claims::DialectMapping;
 use scimd_core::{SchemaRegistry, ScimError};
-use scimd_store::UserStore;
+use scimd_store::{SettingsStore, UserStore};
 use std::future::Future;
 use std::sync::{Arc, RwLock};
 use tokio::net::TcpListener;
@@ -28,6 +28,8 @@ pub struct AppState {
     pub config: Config,
     schemas: RwLock<Arc<Schemas>>,
     pub store: Arc<dyn UserStore>,
+    /// Where admin state (schemas, mappings, domains) is kept: the PRIMARY store.
+    pub settings: Arc<dyn SettingsStore>,
     pub credentials: Credentials,
     /// The absolute URL of the SCIM base (`http://host:port/scim/v2`), for `location` and `$ref`.
     pub scim_base_url: String,
@@ -38,6 +40,7 @@ impl AppState {
     pub fn new(
         config: Config,
         store: Arc<dyn UserStore>,
+        settings: Arc<dyn SettingsStore>,
         credentials: Credentials,
     ) -> Result<Self, ScimError> {
         let base = if config.server.base_url.is_empty() {
@@ -47,7 +50,7 @@ impl AppState {
         };
         let scim_base_url = format!("{base}{}", config.server.scim_path.trim_end_matches('/'));
         let schemas = Schemas { registry: SchemaRegistry::builtin()?, mapping: DialectMapping::builtin()? };
-        Ok(AppState { schemas: RwLock::new(Arc::new(schemas)), config, store, credentials, scim_base_url })
+        Ok(AppState { schemas: RwLock::new(Arc::new(schemas)), config, store, settings, credentials, scim_base_url })
     }
 }
 
@@ -79,10 +82,14 @@ pub fn router(state: SharedState) -> Router {
     let scim = scim::routes()
         .route_layer(middleware::from_fn_with_state(state.clone(), require_credential))
         .fallback(not_found);
+    let admin = admin::routes()
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_credential))
+        .fallback(not_found);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .nest(&scim_path, scim)
+        .nest("/admin/v1", admin)
         .fallback(not_found)
         .with_state(state)
 }

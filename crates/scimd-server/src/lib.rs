@@ -8,9 +8,11 @@
 //! - [`auth`]: Bearer and Basic credentials, the bootstrap admin token.
 //! - [`secret`]: token digests and argon2id password hashes.
 //! - [`error`]: [`ApiError`], always answered as a SCIM Error body.
+//! - `admin`: the admin REST API under `/admin/v1`.
 //! - `scim`: the SCIM endpoints (discovery, `/Users`, `/Groups`).
 //! - [`start`]: opening the PRIMARY store and the credentials from a configuration.
 
+mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;

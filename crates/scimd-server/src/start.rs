@@ -22,6 +22,7 @@ pub async fn open(config: Config, admin_token: Option<&str>) -> Result<(SharedSt
         .map_err(|e| format!("cannot open the PRIMARY store in {}: {e}", dir.display()))?;
     let (credentials, how) = Credentials::bootstrap(dir, &config.auth.admin_user, admin_token)
         .map_err(|e| format!("cannot set up the admin credential: {e}"))?;
-    let state = AppState::new(config, Arc::new(store), credentials).map_err(|e| e.detail)?;
+    let store = Arc::new(store);
+    let state = AppState::new(config, store.clone(), store, credentials).map_err(|e| e.detail)?;
     Ok((Arc::new(state), how))
 }

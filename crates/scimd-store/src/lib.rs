@@ -217,6 +217,19 @@ pub enum StoreError {
 /// The result type of store operations.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Admin state kept beside the resources of the PRIMARY store (schemas, claim mappings,
+/// domains): JSON documents under a key, each with a version for optimistic writes, so that
+/// every node sharing the store sees one history of changes.
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
+    /// The document under `key` and its version, if one was saved.
+    async fn load_setting(&self, key: &str) -> StoreResult<Option<(serde_json::Value, u64)>>;
+    /// Saves `value` under `key` if the saved version is still `expected` (`None`: no document
+    /// under `key` yet); returns the new version. Another version: [`StoreError::VersionMismatch`].
+    async fn save_setting(&self, key: &str, value: &serde_json::Value, expected: Option<u64>)
+    -> StoreResult<u64>;
+}
+
 /// A user store (domain). Every operation is one transaction: applied whole or not at all.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
@@ -260,6 +273,14 @@ pub trait UserStore: Send + Sync + 'static {
     async fn forget_member(&self, id: &str) -> StoreResult<()> {
         let _ = id;
         Ok(())
+    }
+
+    /// Removes a claim from every resource of `kind` that has it, in one transaction, without
+    /// bumping versions (an admin deleted the attribute the claim held); returns how many
+    /// resources had it. Stores that cannot do it answer [`StoreError::Unsupported`].
+    async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
+        let _ = (kind, claim);
+        Err(StoreError::Unsupported("removing a claim from every resource".into()))
     }
 
     /// Whether the store keeps every claim (SQL stores) or only those its attribute map names

@@ -13,6 +13,7 @@ mod pool;
 mod read;
 mod resource;
 mod schema;
+mod settings;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -24,8 +25,8 @@ use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use scimd_store::{
-    MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, StoreError, StoreQuery,
-    StoreResult, StoredResource, UserStore,
+    MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore, StoreError,
+    StoreQuery, StoreResult, StoredResource, UserStore,
 };
 use time::OffsetDateTime;
 
@@ -255,6 +256,11 @@ impl UserStore for SqliteStore {
         self.readers.run(move |conn| read::query(conn, &query)).await
     }
 
+    async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
+        let claim = claim.to_owned();
+        self.writer.run(move |conn| write::remove_claim(conn, kind, &claim)).await
+    }
+
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         self.readers.run_inline(|conn| read::memberships(conn, id)).await
     }
@@ -269,5 +275,23 @@ impl UserStore for SqliteStore {
 
     async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
         self.readers.run_inline(|conn| read::memberships_of(conn, ids)).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn load_setting(&self, key: &str) -> StoreResult<Option<(serde_json::Value, u64)>> {
+        let key = key.to_owned();
+        self.readers.run(move |conn| settings::load(conn, &key)).await
+    }
+
+    async fn save_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> StoreResult<u64> {
+        let (key, value) = (key.to_owned(), value.clone());
+        self.writer.run(move |conn| settings::save(conn, &key, &value, expected)).await
     }
 }

@@ -347,6 +347,22 @@ fn replace_members(conn: &Connection, group_seq: i64, wanted: Vec<Resolved>) -> 
     Ok(())
 }
 
+/// Removes `claim` from every resource of `kind` that has it; returns how many had it.
+pub(crate) fn remove_claim(conn: &mut Connection, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
+    let path = super::filter::json_path(claim)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    let changed = tx
+        .prepare_cached(
+            "UPDATE resources SET claims = json_remove(claims, ?2) \
+             WHERE kind = ?1 AND json_type(claims, ?2) IS NOT NULL",
+        )
+        .map_err(from_sqlite)?
+        .execute(params![kind_code(kind), path])
+        .map_err(from_sqlite)?;
+    tx.commit().map_err(from_sqlite)?;
+    Ok(changed as u64)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -368,6 +384,33 @@ mod tests {
 
     fn member(id: &str) -> Member {
         Member::new(id, None, None)
+    }
+
+    #[test]
+    fn remove_claim_drops_it_from_every_resource_of_the_kind_that_has_it() {
+        let mut conn = conn();
+        let now = OffsetDateTime::UNIX_EPOCH;
+        for (id, devices) in [("a", Some(json!(["d1"]))), ("b", None), ("c", Some(json!(["d2", "d3"])))] {
+            let mut c = claims(USER_NAME, id);
+            if let Some(d) = devices {
+                c.insert("urn:scimd:claims:devices", d);
+            }
+            create(
+                &mut conn,
+                NewResource { id: id.into(), kind: ResourceKind::User, claims: c, members: vec![], now },
+            )
+            .unwrap();
+        }
+        assert_eq!(remove_claim(&mut conn, ResourceKind::User, "urn:scimd:claims:devices").unwrap(), 2);
+        assert_eq!(remove_claim(&mut conn, ResourceKind::User, "urn:scimd:claims:devices").unwrap(), 0);
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM resources WHERE claims LIKE '%devices%'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
+        let user_names: i64 = conn
+            .query_row("SELECT count(*) FROM resources WHERE json_type(claims, '$.\"urn:scimd:claims:userName\"') IS NOT NULL", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(user_names, 3, "other claims stay");
     }
 
     #[test]
