@@ -50,7 +50,14 @@ impl AppState {
         };
         let scim_base_url = format!("{base}{}", config.server.scim_path.trim_end_matches('/'));
         let schemas = Schemas { registry: SchemaRegistry::builtin()?, mapping: DialectMapping::builtin()? };
-        Ok(AppState { schemas: RwLock::new(Arc::new(schemas)), config, store, settings, credentials, scim_base_url })
+        Ok(AppState {
+            schemas: RwLock::new(Arc::new(schemas)),
+            config,
+            store,
+            settings,
+            credentials,
+            scim_base_url,
+        })
     }
 }
 

@@ -206,6 +206,12 @@ pub enum StoreError {
     /// query exactly (a directory that cannot express part of a filter or an order).
     #[error("the query would examine more than {limit} candidates")]
     TooMany { limit: u64 },
+    /// A write to a domain marked read-only.
+    #[error("the user store domain {domain} is read-only")]
+    ReadOnly { domain: String },
+    /// An error of one domain's store, as the domain router reports it: the domain named.
+    #[error("user store domain {domain}: {error}")]
+    InDomain { domain: String, error: Box<StoreError> },
     /// The store cannot be reached.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -226,8 +232,12 @@ pub trait SettingsStore: Send + Sync + 'static {
     async fn load_setting(&self, key: &str) -> StoreResult<Option<(serde_json::Value, u64)>>;
     /// Saves `value` under `key` if the saved version is still `expected` (`None`: no document
     /// under `key` yet); returns the new version. Another version: [`StoreError::VersionMismatch`].
-    async fn save_setting(&self, key: &str, value: &serde_json::Value, expected: Option<u64>)
-    -> StoreResult<u64>;
+    async fn save_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> StoreResult<u64>;
 }
 
 /// A user store (domain). Every operation is one transaction: applied whole or not at all.

@@ -7,13 +7,13 @@
 use crate::app::SharedState;
 use crate::auth::Principal;
 use crate::error::ApiError;
-use axum::routing::get;
-use axum::{Json, Router};
-use serde_json::{Value, json};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use scimd_core::ScimError;
+use serde_json::{Value, json};
 
 /// The admin routes, relative to `/admin/v1`.
 pub fn routes() -> Router<SharedState> {
@@ -32,6 +32,8 @@ async fn index() -> Json<Value> {
 async fn require_admin(req: Request, next: Next) -> Response {
     match req.extensions().get::<Principal>() {
         Some(Principal::Admin) => next.run(req).await,
-        None => ApiError::from(ScimError::forbidden("the admin API needs the admin credential")).into_response(),
+        None => {
+            ApiError::from(ScimError::forbidden("the admin API needs the admin credential")).into_response()
+        }
     }
 }

@@ -98,17 +98,25 @@ fn attribute_of_claim(claim: &str) -> &str {
         scimd_claims::claims::USER_NAME => "userName",
         scimd_claims::claims::EXTERNAL_ID => "externalId",
         scimd_claims::claims::DISPLAY_NAME | scimd_claims::claims::GROUP_DISPLAY_NAME => "displayName",
-        other => other,
+        other => other.strip_prefix("urn:scimd:claims:").unwrap_or(other),
     }
 }
 
 /// A store error as the client sees it.
 pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
+    domain_error(kind, id, None, e)
+}
+
+/// A store error of `domain` (where the router named one) as the client sees it.
+fn domain_error(kind: ResourceKind, id: Option<&str>, domain: Option<&str>, e: StoreError) -> ApiError {
+    let in_domain = || domain.map(|d| format!(" in the user store domain {d}")).unwrap_or_default();
     match e {
+        StoreError::InDomain { domain, error } => domain_error(kind, id, Some(&domain), *error),
         StoreError::Conflict { claim } => ScimError::uniqueness(format!(
-            "{} is already in use by another {}",
+            "{} is already in use by another {}{}",
             attribute_of_claim(&claim),
-            kind.name()
+            kind.name(),
+            in_domain()
         ))
         .into(),
         StoreError::NotFound { kind, id } => {
@@ -126,19 +134,28 @@ pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -
             None => ScimError::invalid_value(format!("members: no User or Group has the id \"{member}\"")),
         }
         .into(),
-        StoreError::Unsupported(msg) | StoreError::Rejected(msg) => ScimError::invalid_value(msg).into(),
+        StoreError::Unsupported(msg) | StoreError::Rejected(msg) => {
+            ScimError::invalid_value(format!("{msg}{}", in_domain())).into()
+        }
         StoreError::TooMany { limit } => ScimError::too_many(format!(
-            "the filter or order needs more than {limit} candidates examined in memory; narrow the filter"
+            "the filter or order needs more than {limit} candidates examined in memory{}; narrow the filter",
+            in_domain()
         ))
         .into(),
         StoreError::Unmapped { claim } => ScimError::invalid_value(format!(
-            "{}: the user store has no attribute mapped for it",
-            attribute_of_claim(&claim)
+            "{}: the user store domain {} has no attribute mapped for it",
+            attribute_of_claim(&claim),
+            domain.unwrap_or("PRIMARY")
         ))
         .into(),
+        StoreError::ReadOnly { domain } => {
+            ScimError::mutability(format!("the user store domain {domain} is read-only: it takes no writes"))
+                .into()
+        }
         StoreError::Unavailable(msg) => {
-            tracing::warn!(resource = kind.name(), id, "store unavailable: {msg}");
-            ScimError::status(503, "the user store is unavailable; try again").into()
+            tracing::warn!(resource = kind.name(), id, domain, "store unavailable: {msg}");
+            let which = domain.map(|d| format!("user store domain {d}")).unwrap_or("user store".into());
+            ScimError::status(503, format!("the {which} is unavailable; try again")).into()
         }
         StoreError::Backend(msg) => ApiError::internal("store", msg),
     }
