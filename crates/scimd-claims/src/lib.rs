@@ -9,6 +9,7 @@
 
 pub mod claims;
 pub mod dialect;
+pub mod eval;
 pub mod filter;
 
 pub use claims::Claims;

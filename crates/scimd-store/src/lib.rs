@@ -114,7 +114,8 @@ pub struct StoredResource {
     pub claims: Claims,
     pub created: OffsetDateTime,
     pub last_modified: OffsetDateTime,
-    /// Starts at 1 and grows by one with each write: the source of `meta.version` and the ETag.
+    /// Grows with each write: the source of `meta.version` and the ETag. SQL stores start at 1
+    /// and add one; a directory derives it from its change sequence (`entryCSN`, `uSNChanged`).
     pub version: u64,
     /// The members of a group, in the order they were added, when they were asked for.
     pub members: Option<Vec<Member>>,
@@ -260,7 +261,7 @@ pub trait UserStore: Send + Sync + 'static {
     async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource>;
     /// Deletes a resource and removes it from every group, in one transaction.
     async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()>;
-    /// Runs a query: total and one page. Members are not loaded.
+    /// Runs a query: total and one page (with the members of groups where `with_members`).
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page>;
     /// The groups a resource belongs to, directly and through nested groups.
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>>;

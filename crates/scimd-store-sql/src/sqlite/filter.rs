@@ -11,7 +11,7 @@
 //! | `Claim { claim, sub: None }`           | `json_each(r.claims, '$."claim"')`: the value, or a list's |
 //! | `Claim { claim, sub: Some(s) }`        | `$."s"` of each element of the claim's list               |
 //! | `Element { sub }` (in `ElementMatch`)  | `$."sub"` of the element `e`                              |
-//! | `Member(field)`                        | `members AS m JOIN resources AS x`: `x.id`, `m.display`, type |
+//! | `Member(field)`                        | `group_members AS m` (members here and in other domains): `m.member_id`, `m.display`, type |
 //!
 //! A comparison is `EXISTS (SELECT 1 FROM <values> WHERE <compare>)`; `ne` is
 //! `NOT EXISTS (<values>) OR EXISTS (<values> WHERE NOT <eq>)`. Equalities on `userName`,
@@ -47,7 +47,7 @@ enum Scope {
     Top,
     /// Over one element `e` of a claim's list.
     Element,
-    /// Over one member row `m` (with its resource `x`) of the group `r`.
+    /// Over one member row `m` (of the `group_members` view) of the group `r`.
     Member,
 }
 
@@ -158,10 +158,8 @@ fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compil
                     out.sql.push_str("))");
                 }
                 Collection::Members => {
-                    out.sql.push_str(
-                        "EXISTS (SELECT 1 FROM members AS m JOIN resources AS x ON x.seq = m.member_seq \
-                         WHERE m.group_seq = r.seq AND (",
-                    );
+                    out.sql
+                        .push_str("EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_seq = r.seq AND (");
                     push(kind, filter, Scope::Member, out)?;
                     out.sql.push_str("))");
                 }
@@ -287,8 +285,7 @@ fn source(path: &ClaimPath, scope: Scope, whole: bool) -> StoreResult<Source> {
             ty: "v.type",
         },
         (ClaimPath::Member(field), Scope::Top) => Source::Rows {
-            from: "FROM members AS m JOIN resources AS x ON x.seq = m.member_seq WHERE m.group_seq = r.seq"
-                .to_owned(),
+            from: "FROM group_members AS m WHERE m.group_seq = r.seq".to_owned(),
             params: Vec::new(),
             value: member_value(*field),
             ty: member_type(*field),
@@ -300,9 +297,9 @@ fn source(path: &ClaimPath, scope: Scope, whole: bool) -> StoreResult<Source> {
 
 fn member_value(field: MemberField) -> &'static str {
     match field {
-        MemberField::Value => "x.id",
+        MemberField::Value => "m.member_id",
         MemberField::Display => "m.display",
-        MemberField::Type => "(CASE x.kind WHEN 1 THEN 'User' ELSE 'Group' END)",
+        MemberField::Type => "(CASE m.kind WHEN 1 THEN 'User' ELSE 'Group' END)",
     }
 }
 

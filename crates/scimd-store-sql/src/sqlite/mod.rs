@@ -256,6 +256,12 @@ impl UserStore for SqliteStore {
         self.readers.run(move |conn| read::query(conn, &query)).await
     }
 
+    async fn forget_member(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_owned();
+        let now = OffsetDateTime::now_utc();
+        self.writer.run(move |conn| write::forget_member(conn, &id, now)).await
+    }
+
     async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
         let claim = claim.to_owned();
         self.writer.run(move |conn| write::remove_claim(conn, kind, &claim)).await

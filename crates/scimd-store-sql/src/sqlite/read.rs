@@ -50,8 +50,11 @@ pub(crate) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<(i64,
 pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec<Member>> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT r.id, r.kind, m.display FROM members AS m JOIN resources AS r ON r.seq = m.member_seq \
-             WHERE m.group_seq = ?1 ORDER BY m.pos",
+            "SELECT r.id, r.kind, m.display, NULL, m.pos FROM members AS m \
+             JOIN resources AS r ON r.seq = m.member_seq WHERE m.group_seq = ?1 \
+             UNION ALL \
+             SELECT member_id, kind, display, domain, pos FROM external_members WHERE group_seq = ?1 \
+             ORDER BY 5",
         )
         .map_err(from_sqlite)?;
     let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
@@ -61,7 +64,7 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
             id: row.get(0).map_err(from_sqlite)?,
             kind: Some(kind_from_code(row.get(1).map_err(from_sqlite)?)?),
             display: row.get(2).map_err(from_sqlite)?,
-            domain: None,
+            domain: row.get(3).map_err(from_sqlite)?,
         });
     }
     Ok(members)
@@ -273,7 +276,7 @@ pub(crate) fn memberships(conn: &mut Connection, id: &str) -> StoreResult<Vec<Me
     let tx = ReadTx::begin(conn)?;
     let out = match seq_of(&tx, id)? {
         Some(seq) => memberships_in(&tx, seq)?,
-        None => Vec::new(),
+        None => memberships_elsewhere(&tx, id)?,
     };
     tx.end()?;
     Ok(out)
@@ -314,10 +317,27 @@ pub(crate) fn memberships_of(conn: &mut Connection, ids: &[String]) -> StoreResu
             in_groups.insert(row.get(0).map_err(from_sqlite)?, row.get(1).map_err(from_sqlite)?);
         }
     }
+    // Ids of other domains that groups here have as members.
+    let mut external: std::collections::HashSet<String> = std::collections::HashSet::new();
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT DISTINCT j.value FROM json_each(?1) AS j \
+                 WHERE EXISTS (SELECT 1 FROM external_members AS e WHERE e.member_id = j.value)",
+            )
+            .map_err(from_sqlite)?;
+        let ids_json =
+            serde_json::to_string(ids).map_err(|e| StoreError::Backend(format!("ids to JSON: {e}")))?;
+        let mut rows = stmt.query([ids_json]).map_err(from_sqlite)?;
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            external.insert(row.get(0).map_err(from_sqlite)?);
+        }
+    }
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         out.push(match in_groups.get(id) {
             Some(&seq) => memberships_in(&tx, seq)?,
+            None if external.contains(id) => memberships_elsewhere(&tx, id)?,
             None => Vec::new(),
         });
     }
@@ -331,6 +351,36 @@ fn seq_of(conn: &Connection, id: &str) -> StoreResult<Option<i64>> {
         .query_row([id], |row| row.get::<_, i64>(0))
         .optional()
         .map_err(from_sqlite)
+}
+
+/// The memberships of `id`, a resource of another domain that groups here have as a member:
+/// the groups that hold it, and the groups that hold those.
+fn memberships_elsewhere(conn: &Connection, id: &str) -> StoreResult<Vec<Membership>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "WITH RECURSIVE up(seq, direct) AS ( \
+                 SELECT group_seq, 1 FROM external_members WHERE member_id = ?1 \
+                 UNION \
+                 SELECT m.group_seq, 0 FROM members AS m JOIN up ON m.member_seq = up.seq \
+             ) \
+             SELECT r.id, json_extract(r.claims, ?2), max(up.direct) \
+             FROM up JOIN resources AS r ON r.seq = up.seq GROUP BY up.seq ORDER BY up.seq",
+        )
+        .map_err(from_sqlite)?;
+    let mut rows = stmt.query(params![id, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        let display = match row.get_ref(1).map_err(from_sqlite)? {
+            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+            _ => None,
+        };
+        out.push(Membership {
+            group_id: row.get(0).map_err(from_sqlite)?,
+            display,
+            direct: row.get::<_, i64>(2).map_err(from_sqlite)? == 1,
+        });
+    }
+    Ok(out)
 }
 
 /// The memberships of the resource at `seq`.

@@ -99,12 +99,17 @@ const TIME_FORMAT: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
 
 /// A time as the store keeps it: in UTC (the instant is unchanged).
+/// A time whose UTC date falls outside the years `time` can represent stays as it is (it cannot
+/// be stored: `format_time` refuses it); never a panic on a client's value.
 pub(crate) fn normalize_time(t: OffsetDateTime) -> OffsetDateTime {
-    t.to_offset(UtcOffset::UTC)
+    t.checked_to_offset(UtcOffset::UTC).unwrap_or(t)
 }
 
 pub(crate) fn format_time(t: OffsetDateTime) -> StoreResult<String> {
-    normalize_time(t).format(TIME_FORMAT).map_err(|e| StoreError::Backend(format!("unstorable time: {e}")))
+    let utc = t
+        .checked_to_offset(UtcOffset::UTC)
+        .ok_or_else(|| StoreError::Backend(format!("unstorable time {t}: out of range in UTC")))?;
+    utc.format(TIME_FORMAT).map_err(|e| StoreError::Backend(format!("unstorable time: {e}")))
 }
 
 pub(crate) fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
@@ -180,5 +185,20 @@ mod tests {
         let group = Derived::of(ResourceKind::Group, &claims);
         assert_eq!(group.user_name_ci, None);
         assert_eq!(group.display_name_ci.as_deref(), Some("admins"));
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+    use time::format_description::well_known::Rfc3339;
+
+    #[test]
+    fn a_time_out_of_range_in_utc_is_refused_not_a_panic() {
+        // RFC 7643 §2.3.5 allows any offset; 9999-12-31T23:30:00-01:00 is in year 10000 in UTC.
+        let t = OffsetDateTime::parse("9999-12-31T23:30:00-01:00", &Rfc3339)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        assert!(format_time(t).is_err());
+        assert_eq!(super::super::filter::instant("9999-12-31T23:30:00-01:00"), None);
     }
 }

@@ -47,15 +47,9 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
     let members = match new.kind {
         ResourceKind::Group => {
             let resolved = resolve_members(&tx, &new.id, new.members)?;
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(from_sqlite)?;
             for (pos, m) in (0_i64..).zip(&resolved) {
-                insert.execute(params![seq, m.seq, pos, m.member.display]).map_err(from_sqlite)?;
+                insert_member(&tx, seq, m, pos)?;
             }
-            drop(insert);
             Some(resolved.into_iter().map(|m| m.member).collect())
         }
         ResourceKind::User => None,
@@ -175,10 +169,73 @@ pub(crate) fn delete(
     Ok(cur.seq)
 }
 
-/// A member resolved against the store.
+/// A member resolved against the store: its row here, or `None` for a member of another
+/// domain (kept by id in `external_members`).
 struct Resolved {
-    seq: i64,
+    seq: Option<i64>,
     member: Member,
+}
+
+/// Inserts a member row at `pos`, unless the member is there already; returns whether it was
+/// inserted.
+fn insert_member(conn: &Connection, group_seq: i64, m: &Resolved, pos: i64) -> StoreResult<bool> {
+    let inserted = match (m.seq, &m.member.domain) {
+        (Some(member_seq), _) => conn
+            .prepare_cached(
+                "INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (group_seq, member_seq) DO NOTHING",
+            )
+            .map_err(from_sqlite)?
+            .execute(params![group_seq, member_seq, pos, m.member.display])
+            .map_err(from_sqlite)?,
+        (None, domain) => conn
+            .prepare_cached(
+                "INSERT INTO external_members (group_seq, member_id, kind, domain, pos, display) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (group_seq, member_id) DO NOTHING",
+            )
+            .map_err(from_sqlite)?
+            .execute(params![
+                group_seq,
+                m.member.id,
+                kind_code(m.member.kind.unwrap_or(ResourceKind::User)),
+                domain.as_deref().unwrap_or(""),
+                pos,
+                m.member.display
+            ])
+            .map_err(from_sqlite)?,
+    };
+    Ok(inserted > 0)
+}
+
+/// The position after the last member of a group, of this store or another domain.
+fn next_position(conn: &Connection, group_seq: i64) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "SELECT max(coalesce((SELECT max(pos) FROM members WHERE group_seq = ?1), -1), \
+                    coalesce((SELECT max(pos) FROM external_members WHERE group_seq = ?1), -1)) + 1",
+    )
+    .map_err(from_sqlite)?
+    .query_row([group_seq], |row| row.get(0))
+    .map_err(from_sqlite)
+}
+
+/// Drops the member `id` of another domain from every group here; those groups get a new
+/// version and lastModified.
+pub(crate) fn forget_member(conn: &mut Connection, id: &str, now: OffsetDateTime) -> StoreResult<()> {
+    let now_text = format_time(now)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    tx.prepare_cached(
+        "UPDATE resources SET version = version + 1, last_modified = ?1 \
+         WHERE seq IN (SELECT group_seq FROM external_members WHERE member_id = ?2)",
+    )
+    .map_err(from_sqlite)?
+    .execute(params![now_text, id])
+    .map_err(from_sqlite)?;
+    tx.prepare_cached("DELETE FROM external_members WHERE member_id = ?1")
+        .map_err(from_sqlite)?
+        .execute([id])
+        .map_err(from_sqlite)?;
+    tx.commit().map_err(from_sqlite)?;
+    Ok(())
 }
 
 /// Writes a resource's new claims, the columns derived from them, and its new version.
@@ -217,10 +274,11 @@ pub(crate) fn change_members(conn: &mut Connection, ch: MemberChange) -> StoreRe
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
     let cur = current(&tx, ResourceKind::Group, &ch.group_id, ch.expected_version)?;
     if ch.clear {
-        tx.prepare_cached("DELETE FROM members WHERE group_seq = ?1")
-            .map_err(from_sqlite)?
-            .execute([cur.seq])
-            .map_err(from_sqlite)?;
+        for table in
+            ["DELETE FROM members WHERE group_seq = ?1", "DELETE FROM external_members WHERE group_seq = ?1"]
+        {
+            tx.prepare_cached(table).map_err(from_sqlite)?.execute([cur.seq]).map_err(from_sqlite)?;
+        }
     }
     {
         let mut remove = tx
@@ -229,25 +287,19 @@ pub(crate) fn change_members(conn: &mut Connection, ch: MemberChange) -> StoreRe
                  AND member_seq = (SELECT seq FROM resources WHERE id = ?2)",
             )
             .map_err(from_sqlite)?;
+        let mut remove_external = tx
+            .prepare_cached("DELETE FROM external_members WHERE group_seq = ?1 AND member_id = ?2")
+            .map_err(from_sqlite)?;
         for id in &ch.remove {
             remove.execute(params![cur.seq, id]).map_err(from_sqlite)?;
+            remove_external.execute(params![cur.seq, id]).map_err(from_sqlite)?;
         }
     }
     if !ch.add.is_empty() {
         let resolved = resolve_members(&tx, &ch.group_id, ch.add)?;
-        let mut pos: i64 = tx
-            .prepare_cached("SELECT coalesce(max(pos), -1) + 1 FROM members WHERE group_seq = ?1")
-            .map_err(from_sqlite)?
-            .query_row([cur.seq], |row| row.get(0))
-            .map_err(from_sqlite)?;
-        let mut insert = tx
-            .prepare_cached(
-                "INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (group_seq, member_seq) DO NOTHING",
-            )
-            .map_err(from_sqlite)?;
+        let mut pos = next_position(&tx, cur.seq)?;
         for m in &resolved {
-            if insert.execute(params![cur.seq, m.seq, pos, m.member.display]).map_err(from_sqlite)? > 0 {
+            if insert_member(&tx, cur.seq, m, pos)? {
                 pos += 1;
             }
         }
@@ -285,6 +337,14 @@ fn resolve_members(conn: &Connection, group_id: &str, members: Vec<Member>) -> S
         if member.id == group_id {
             return Err(StoreError::Unsupported("a group cannot be a member of itself".to_owned()));
         }
+        if member.domain.is_some() {
+            // A member of another domain, checked there by the router: kept as given.
+            if member.kind.is_none() {
+                return Err(StoreError::UnknownMember { id: member.id, expected: None });
+            }
+            out.push(Resolved { seq: None, member });
+            continue;
+        }
         let found = lookup
             .query_row([&member.id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
             .optional()
@@ -296,7 +356,7 @@ fn resolve_members(conn: &Connection, group_id: &str, members: Vec<Member>) -> S
             return Err(unknown());
         }
         out.push(Resolved {
-            seq,
+            seq: Some(seq),
             member: Member { id: member.id, kind: Some(kind), display: member.display, domain: None },
         });
     }
@@ -307,42 +367,75 @@ fn resolve_members(conn: &Connection, group_id: &str, members: Vec<Member>) -> S
 /// deleted, new ones appended after the current last position (in request order), kept ones
 /// keep their position and get their display updated only if it changed.
 fn replace_members(conn: &Connection, group_seq: i64, wanted: Vec<Resolved>) -> StoreResult<()> {
-    let mut existing: HashMap<i64, Option<String>> = HashMap::new();
-    let mut next_pos: i64 = 0;
+    // Current members by key: the member's seq here, or its id for another domain's.
+    #[derive(PartialEq, Eq, Hash)]
+    enum Key {
+        Here(i64),
+        Elsewhere(String),
+    }
+    let mut existing: HashMap<Key, Option<String>> = HashMap::new();
     {
         let mut stmt = conn
-            .prepare_cached("SELECT member_seq, display, pos FROM members WHERE group_seq = ?1")
+            .prepare_cached("SELECT member_seq, display FROM members WHERE group_seq = ?1")
             .map_err(from_sqlite)?;
         let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
-            let pos: i64 = row.get(2).map_err(from_sqlite)?;
-            next_pos = next_pos.max(pos.saturating_add(1));
-            existing.insert(row.get(0).map_err(from_sqlite)?, row.get(1).map_err(from_sqlite)?);
+            existing.insert(Key::Here(row.get(0).map_err(from_sqlite)?), row.get(1).map_err(from_sqlite)?);
+        }
+        let mut stmt = conn
+            .prepare_cached("SELECT member_id, display FROM external_members WHERE group_seq = ?1")
+            .map_err(from_sqlite)?;
+        let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
+        while let Some(row) = rows.next().map_err(from_sqlite)? {
+            existing
+                .insert(Key::Elsewhere(row.get(0).map_err(from_sqlite)?), row.get(1).map_err(from_sqlite)?);
         }
     }
-    let mut insert = conn
-        .prepare_cached("INSERT INTO members (group_seq, member_seq, pos, display) VALUES (?1, ?2, ?3, ?4)")
-        .map_err(from_sqlite)?;
-    let mut update = conn
-        .prepare_cached("UPDATE members SET display = ?3 WHERE group_seq = ?1 AND member_seq = ?2")
-        .map_err(from_sqlite)?;
+    let mut next_pos = next_position(conn, group_seq)?;
     for m in wanted {
-        match existing.remove(&m.seq) {
+        let key = match m.seq {
+            Some(seq) => Key::Here(seq),
+            None => Key::Elsewhere(m.member.id.clone()),
+        };
+        match existing.remove(&key) {
             Some(display) if display == m.member.display => {}
             Some(_) => {
-                update.execute(params![group_seq, m.seq, m.member.display]).map_err(from_sqlite)?;
+                let sql = match key {
+                    Key::Here(_) => {
+                        "UPDATE members SET display = ?3 WHERE group_seq = ?1 AND member_seq = ?2"
+                    }
+                    Key::Elsewhere(_) => {
+                        "UPDATE external_members SET display = ?3 WHERE group_seq = ?1 AND member_id = ?2"
+                    }
+                };
+                let target = match &key {
+                    Key::Here(seq) => rusqlite::types::Value::Integer(*seq),
+                    Key::Elsewhere(id) => rusqlite::types::Value::Text(id.clone()),
+                };
+                conn.prepare_cached(sql)
+                    .map_err(from_sqlite)?
+                    .execute(params![group_seq, target, m.member.display])
+                    .map_err(from_sqlite)?;
             }
             None => {
-                insert.execute(params![group_seq, m.seq, next_pos, m.member.display]).map_err(from_sqlite)?;
+                insert_member(conn, group_seq, &m, next_pos)?;
                 next_pos += 1;
             }
         }
     }
-    let mut remove = conn
-        .prepare_cached("DELETE FROM members WHERE group_seq = ?1 AND member_seq = ?2")
-        .map_err(from_sqlite)?;
-    for member_seq in existing.into_keys() {
-        remove.execute([group_seq, member_seq]).map_err(from_sqlite)?;
+    for key in existing.into_keys() {
+        match key {
+            Key::Here(member_seq) => conn
+                .prepare_cached("DELETE FROM members WHERE group_seq = ?1 AND member_seq = ?2")
+                .map_err(from_sqlite)?
+                .execute([group_seq, member_seq])
+                .map_err(from_sqlite)?,
+            Key::Elsewhere(id) => conn
+                .prepare_cached("DELETE FROM external_members WHERE group_seq = ?1 AND member_id = ?2")
+                .map_err(from_sqlite)?
+                .execute(params![group_seq, id])
+                .map_err(from_sqlite)?,
+        };
     }
     Ok(())
 }

@@ -22,3 +22,11 @@ CREATE TABLE external_members (
 ) WITHOUT ROWID;
 
 CREATE INDEX external_members_member_id ON external_members (member_id);
+CREATE INDEX external_members_group_pos ON external_members (group_seq, pos);
+
+-- Every member of every group, of this store or another domain, for member filters.
+CREATE VIEW group_members (group_seq, member_id, kind, display, pos) AS
+    SELECT m.group_seq, x.id, x.kind, m.display, m.pos
+    FROM members AS m JOIN resources AS x ON x.seq = m.member_seq
+    UNION ALL
+    SELECT group_seq, member_id, kind, display, pos FROM external_members;

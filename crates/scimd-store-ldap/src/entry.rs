@@ -1,0 +1,713 @@
+//! Entries and claims: the layout of one resource kind in the directory ([`Layout`]), claims
+//! written as attribute values ([`encode`]) and read back typed ([`decode`]), and the
+//! directory's own values (ids, timestamps, versions, creation order).
+//!
+//! Values by [`ValueKind`] (what was written reads back identically):
+//! - strings and references as UTF-8; an empty string is no value (no directory string syntax
+//!   holds one);
+//! - booleans `TRUE`/`FALSE` (RFC 4517 §3.3.3), read back without regard to case;
+//! - integers and decimals as their JSON text, read back as numbers;
+//! - dateTimes: GeneralizedTime in UTC (RFC 4517 §3.3.13) where the attribute's syntax is one,
+//!   read back as RFC 3339 in UTC (the instant is kept, not the offset it was written with);
+//!   else the RFC 3339 text as written;
+//! - binary: the bytes of the base64 text, read back as base64;
+//! - a value that does not read as its kind (written by another tool) reads back as a string.
+//!
+//! A list of complex values (`emails`) is kept through typed views only: each element goes to
+//! the attribute of the view of its `type` and keeps its `value`; it reads back as
+//! `{"value", "type"}`, the elements in the order of the map's views. An element whose type has
+//! no view, or that carries another sub-attribute (`primary`, `display`), is refused
+//! ([`StoreError::Unmapped`] naming `<claim>.<type>` or `<claim>.<sub>`). The password claim (an
+//! argon2id PHC string) is written as `{ARGON2}<phc>` and never read back.
+
+use std::collections::HashMap;
+
+use base64ct::{Base64, Encoding as _};
+use ldap3::asn1::StructureTag;
+use scimd_claims::claims::{GROUP_DISPLAY_NAME, ID, PASSWORD, USER_NAME};
+use scimd_claims::eval::parse_instant;
+use scimd_store::{AttributeMap, Claims, MappedClaim, ResourceKind, StoreError, StoreResult, ValueKind};
+use serde_json::{Map, Number, Value};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use crate::config::LdapConfig;
+use crate::schema::{DirSchema, Syntax};
+
+/// The local claim of `meta.created`.
+pub const CREATED: &str = "urn:scimd:claims:created";
+/// The local claim of `meta.lastModified`.
+pub const LAST_MODIFIED: &str = "urn:scimd:claims:lastModified";
+/// The local claim of `meta.version`.
+pub const VERSION: &str = "urn:scimd:claims:version";
+
+/// The claims the directory keeps itself: never written from claims.
+const OWN: [&str; 4] = [ID, CREATED, LAST_MODIFIED, VERSION];
+
+/// An entry as the directory returned it: its DN and its attributes by lower-cased name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawEntry {
+    pub(crate) dn: String,
+    pub(crate) attrs: HashMap<String, Vec<Vec<u8>>>,
+}
+
+impl RawEntry {
+    pub(crate) fn values(&self, attribute: &str) -> &[Vec<u8>] {
+        self.attrs.get(&attribute.to_ascii_lowercase()).map_or(&[], Vec::as_slice)
+    }
+    pub(crate) fn first(&self, attribute: &str) -> Option<&[u8]> {
+        self.values(attribute).first().map(Vec::as_slice)
+    }
+    pub(crate) fn text(&self, attribute: &str) -> Option<String> {
+        self.first(attribute).map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+}
+
+/// A `SearchResultEntry` (RFC 4511 §4.5.2), also the value of a post-read control (RFC 4527).
+/// `None` if it is not one.
+pub(crate) fn parse_entry(tag: StructureTag) -> Option<RawEntry> {
+    let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
+    let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
+    let mut attrs: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
+    for attribute in parts.next()?.expect_constructed()? {
+        let mut a = attribute.expect_constructed()?.into_iter();
+        let name = String::from_utf8(a.next()?.expect_primitive()?).ok()?;
+        let values = a
+            .next()?
+            .expect_constructed()?
+            .into_iter()
+            .map(StructureTag::expect_primitive)
+            .collect::<Option<Vec<_>>>()?;
+        attrs.entry(name.to_ascii_lowercase()).or_default().extend(values);
+    }
+    Some(RawEntry { dn, attrs })
+}
+
+/// How one resource kind is laid out in the directory.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub(crate) kind: ResourceKind,
+    pub(crate) map: AttributeMap,
+    pub(crate) base: String,
+    pub(crate) object_classes: Vec<String>,
+    pub(crate) kind_filter: String,
+    pub(crate) rdn_attr: String,
+    /// The claim that names the resource (userName, or the group's displayName).
+    pub(crate) name_claim: &'static str,
+    pub(crate) id_attr: String,
+    pub(crate) created_attr: String,
+    pub(crate) modified_attr: String,
+    pub(crate) version_attr: String,
+    pub(crate) seq_attr: Option<String>,
+    pub(crate) password_attr: Option<String>,
+    /// Every attribute a read asks for.
+    pub(crate) read_attrs: Vec<String>,
+}
+
+impl Layout {
+    /// The layout of `kind` with `map`; refuses a map without the mandatory claims or, when
+    /// the schema was read, with an attribute the directory does not define.
+    pub(crate) fn new(
+        domain: &str,
+        kind: ResourceKind,
+        map: &AttributeMap,
+        config: &LdapConfig,
+        schema: &DirSchema,
+    ) -> StoreResult<Layout> {
+        let (which, name_claim) = match kind {
+            ResourceKind::User => ("user", USER_NAME),
+            ResourceKind::Group => ("group", GROUP_DISPLAY_NAME),
+        };
+        let required = |claim: &str| -> StoreResult<String> {
+            map.of_claim(claim).map(|e| e.attribute.clone()).ok_or_else(|| {
+                StoreError::Rejected(format!(
+                    "the {which} attribute map of domain {domain} must map claim {claim}"
+                ))
+            })
+        };
+        let id_attr = required(ID)?;
+        let created_attr = required(CREATED)?;
+        let modified_attr = required(LAST_MODIFIED)?;
+        let version_attr = required(VERSION)?;
+        required(name_claim)?;
+        if schema.is_known() {
+            for e in map.entries() {
+                if schema.get(&e.attribute).is_none() {
+                    return Err(StoreError::Rejected(format!(
+                        "the {which} attribute map of domain {domain} maps claim {} to attribute {}, \
+                         which the directory's schema does not define",
+                        e.claim, e.attribute
+                    )));
+                }
+            }
+        }
+        let (base, object_classes, rdn_attr, filter) = match kind {
+            ResourceKind::User => (
+                &config.user_base,
+                &config.user_object_classes,
+                &config.user_rdn_attribute,
+                &config.user_filter,
+            ),
+            ResourceKind::Group => (
+                &config.group_base,
+                &config.group_object_classes,
+                &config.group_rdn_attribute,
+                &config.group_filter,
+            ),
+        };
+        let Some(first_class) = object_classes.first() else {
+            return Err(StoreError::Rejected(format!("domain {domain} names no {which} object class")));
+        };
+        let kind_filter = match filter {
+            Some(f) if f.starts_with('(') => f.clone(),
+            Some(f) => format!("({f})"),
+            None => format!("(objectClass={})", crate::filter::escape(first_class.as_bytes())),
+        };
+        let mut read_attrs: Vec<String> = Vec::new();
+        let mut want = |a: &str| {
+            if !read_attrs.iter().any(|r| r.eq_ignore_ascii_case(a)) {
+                read_attrs.push(a.to_owned());
+            }
+        };
+        for e in map.entries() {
+            if e.claim != PASSWORD {
+                want(&e.attribute);
+            }
+        }
+        want(rdn_attr);
+        if let Some(s) = &config.sequence_attribute {
+            want(s);
+        }
+        if kind == ResourceKind::Group {
+            want(&config.member_attribute);
+        }
+        Ok(Layout {
+            kind,
+            map: map.clone(),
+            base: base.clone(),
+            object_classes: object_classes.clone(),
+            kind_filter,
+            rdn_attr: rdn_attr.clone(),
+            name_claim,
+            id_attr,
+            created_attr,
+            modified_attr,
+            version_attr,
+            seq_attr: config.sequence_attribute.clone(),
+            password_attr: map.of_claim(PASSWORD).map(|e| e.attribute.clone()),
+            read_attrs,
+        })
+    }
+
+    /// The attributes a replace rewrites: every mapped attribute but the directory's own and
+    /// the password (kept unless a new one is written).
+    pub(crate) fn writable_attrs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in self.map.entries() {
+            if OWN.contains(&e.claim.as_str()) || e.claim == PASSWORD {
+                continue;
+            }
+            if !out.iter().any(|a| a.eq_ignore_ascii_case(&e.attribute)) {
+                out.push(&e.attribute);
+            }
+        }
+        out
+    }
+
+    /// Whether the id attribute holds binary GUIDs (Active Directory's objectGUID).
+    pub(crate) fn binary_id(&self) -> bool {
+        self.id_attr.eq_ignore_ascii_case("objectGUID")
+    }
+}
+
+/// Attribute values to write, in the order claims named them.
+pub(crate) type Values = Vec<(String, Vec<Vec<u8>>)>;
+
+fn push(out: &mut Values, attribute: &str, value: Vec<u8>) {
+    match out.iter_mut().find(|(a, _)| a.eq_ignore_ascii_case(attribute)) {
+        Some((_, values)) => values.push(value),
+        None => out.push((attribute.to_owned(), vec![value])),
+    }
+}
+
+fn get_ci<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    obj.get(name).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+}
+
+/// The attribute values of `claims` (see the module docs). Nothing is dropped: a claim the map
+/// does not hold is [`StoreError::Unmapped`].
+pub(crate) fn encode(claims: &Claims, layout: &Layout, schema: &DirSchema) -> StoreResult<Values> {
+    let mut out = Values::new();
+    for (claim, value) in claims.iter() {
+        if OWN.contains(&claim.as_str()) {
+            return Err(StoreError::Rejected(format!("claim {claim} is kept by the directory itself")));
+        }
+        if claim == PASSWORD {
+            let attr = layout
+                .password_attr
+                .as_deref()
+                .ok_or_else(|| StoreError::Unmapped { claim: claim.clone() })?;
+            let Value::String(phc) = value else {
+                return Err(StoreError::Rejected(format!("claim {claim} must be a PHC string")));
+            };
+            push(&mut out, attr, format!("{{ARGON2}}{phc}").into_bytes());
+            continue;
+        }
+        let complex = match value {
+            Value::Array(items) => items.iter().any(Value::is_object),
+            Value::Object(_) => true,
+            _ => false,
+        };
+        if !complex {
+            let entry =
+                layout.map.of_claim(claim).ok_or_else(|| StoreError::Unmapped { claim: claim.clone() })?;
+            let items: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().filter(|v| !v.is_null()).collect(),
+                Value::Null => Vec::new(),
+                v => vec![v],
+            };
+            for v in items {
+                if let Some(bytes) = encode_value(claim, entry, schema, v)? {
+                    push(&mut out, &entry.attribute, bytes);
+                }
+            }
+            continue;
+        }
+        let elements: Vec<&Value> = match value {
+            Value::Array(items) => items.iter().filter(|v| !v.is_null()).collect(),
+            v => vec![v],
+        };
+        for element in elements {
+            let Value::Object(obj) = element else {
+                return Err(StoreError::Unmapped { claim: claim.clone() });
+            };
+            let Some(ty) = get_ci(obj, "type").and_then(Value::as_str) else {
+                return Err(StoreError::Unmapped { claim: claim.clone() });
+            };
+            let view = layout
+                .map
+                .of_view(claim, ty)
+                .ok_or_else(|| StoreError::Unmapped { claim: format!("{claim}.{ty}") })?;
+            for (sub, v) in obj {
+                if !v.is_null() && !sub.eq_ignore_ascii_case("type") && !sub.eq_ignore_ascii_case("value") {
+                    return Err(StoreError::Unmapped { claim: format!("{claim}.{sub}") });
+                }
+            }
+            match get_ci(obj, "value").filter(|v| !v.is_null()) {
+                Some(v) => {
+                    if let Some(bytes) = encode_value(claim, view, schema, v)? {
+                        push(&mut out, &view.attribute, bytes);
+                    }
+                }
+                None => {
+                    return Err(StoreError::Rejected(format!(
+                        "the {ty} element of claim {claim} has no value to keep"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn encode_value(
+    claim: &str,
+    entry: &MappedClaim,
+    schema: &DirSchema,
+    v: &Value,
+) -> StoreResult<Option<Vec<u8>>> {
+    let wrong = |what: &str| {
+        Err(StoreError::Rejected(format!("claim {claim} (attribute {}): {v} is not {what}", entry.attribute)))
+    };
+    Ok(match (entry.kind, v) {
+        (ValueKind::String | ValueKind::Reference, Value::String(s)) => {
+            (!s.is_empty()).then(|| s.as_bytes().to_vec())
+        }
+        (ValueKind::String | ValueKind::Reference, _) => return wrong("a string"),
+        (ValueKind::Boolean, Value::Bool(b)) => Some(if *b { b"TRUE".to_vec() } else { b"FALSE".to_vec() }),
+        (ValueKind::Boolean, _) => return wrong("a boolean"),
+        (ValueKind::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => {
+            Some(n.to_string().into_bytes())
+        }
+        (ValueKind::Integer, _) => return wrong("an integer"),
+        (ValueKind::Decimal, Value::Number(n)) => Some(n.to_string().into_bytes()),
+        (ValueKind::Decimal, _) => return wrong("a number"),
+        (ValueKind::DateTime, Value::String(s)) => {
+            if schema.info(&entry.attribute).syntax == Syntax::GeneralizedTime {
+                let Some((secs, nanos)) = parse_instant(s) else { return wrong("an RFC 3339 dateTime") };
+                let Some(t) = instant_to_time(secs, nanos) else { return wrong("a dateTime in range") };
+                Some(format_generalized_time(t).into_bytes())
+            } else {
+                (!s.is_empty()).then(|| s.as_bytes().to_vec())
+            }
+        }
+        (ValueKind::DateTime, _) => return wrong("a dateTime"),
+        (ValueKind::Binary, Value::String(s)) => {
+            let Ok(bytes) = Base64::decode_vec(s) else { return wrong("base64") };
+            (!bytes.is_empty()).then_some(bytes)
+        }
+        (ValueKind::Binary, _) => return wrong("base64 text"),
+    })
+}
+
+/// One attribute value read back as its kind.
+pub(crate) fn decode_value(entry: &MappedClaim, schema: &DirSchema, bytes: &[u8]) -> Value {
+    let text = || String::from_utf8_lossy(bytes).into_owned();
+    let as_text = || Value::String(text());
+    match entry.kind {
+        ValueKind::String | ValueKind::Reference => as_text(),
+        ValueKind::Boolean => match bytes {
+            b if b.eq_ignore_ascii_case(b"TRUE") => Value::Bool(true),
+            b if b.eq_ignore_ascii_case(b"FALSE") => Value::Bool(false),
+            _ => as_text(),
+        },
+        ValueKind::Integer => text().parse::<i64>().map_or_else(|_| as_text(), |i| Value::Number(i.into())),
+        ValueKind::Decimal => {
+            let t = text();
+            if !t.contains(['.', 'e', 'E'])
+                && let Ok(i) = t.parse::<i64>()
+            {
+                return Value::Number(i.into());
+            }
+            t.parse::<f64>().ok().and_then(Number::from_f64).map_or_else(|| Value::String(t), Value::Number)
+        }
+        ValueKind::DateTime => {
+            if schema.info(&entry.attribute).syntax == Syntax::GeneralizedTime
+                && let Some(t) = parse_generalized_time(bytes)
+                && let Ok(s) = t.format(&Rfc3339)
+            {
+                return Value::String(s);
+            }
+            as_text()
+        }
+        ValueKind::Binary => Value::String(Base64::encode_string(bytes)),
+    }
+}
+
+/// What a read makes of an entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Decoded {
+    pub(crate) dn: String,
+    pub(crate) id: String,
+    pub(crate) claims: Claims,
+    pub(crate) created: OffsetDateTime,
+    pub(crate) last_modified: OffsetDateTime,
+    pub(crate) version: u64,
+    /// The version attribute's value as stored (for the assertion of a conditional write).
+    pub(crate) version_raw: Vec<u8>,
+    /// Creation order.
+    pub(crate) seq: i64,
+    /// The member DNs (groups, when asked for), the empty-group member left out.
+    pub(crate) member_dns: Vec<String>,
+}
+
+/// Reads an entry of `layout`'s kind. Fails only when the directory's own attributes (id,
+/// timestamps, version) are missing or unreadable.
+pub(crate) fn decode(
+    entry: &RawEntry,
+    layout: &Layout,
+    schema: &DirSchema,
+    member_attr: &str,
+    empty_member: Option<&str>,
+) -> StoreResult<Decoded> {
+    let missing = |what: &str, attr: &str| {
+        StoreError::Backend(format!("entry {} has no readable {what} (attribute {attr})", entry.dn))
+    };
+    let id_bytes = entry.first(&layout.id_attr).ok_or_else(|| missing("id", &layout.id_attr))?;
+    let id = if layout.binary_id() {
+        format_guid(id_bytes).ok_or_else(|| missing("id", &layout.id_attr))?
+    } else {
+        String::from_utf8_lossy(id_bytes).into_owned()
+    };
+    let time_of = |attr: &str, what: &str| {
+        entry.first(attr).and_then(parse_generalized_time).ok_or_else(|| missing(what, attr))
+    };
+    let created = time_of(&layout.created_attr, "creation time")?;
+    let last_modified = time_of(&layout.modified_attr, "modification time")?;
+    let version_raw =
+        entry.first(&layout.version_attr).ok_or_else(|| missing("version", &layout.version_attr))?;
+    let version = parse_version(version_raw).ok_or_else(|| missing("version", &layout.version_attr))?;
+    let seq = match &layout.seq_attr {
+        Some(attr) => entry
+            .text(attr)
+            .and_then(|t| t.trim().parse::<i64>().ok())
+            .ok_or_else(|| missing("creation order", attr))?,
+        None => uuid_v1_time(&id)
+            .unwrap_or_else(|| i64::try_from(created.unix_timestamp_nanos() / 1000).unwrap_or(i64::MAX)),
+    };
+
+    let mut claims = Claims::new();
+    let mut lists: Vec<(String, Vec<Value>)> = Vec::new();
+    for e in layout.map.entries() {
+        if OWN.contains(&e.claim.as_str()) || e.claim == PASSWORD {
+            continue;
+        }
+        let values = entry.values(&e.attribute);
+        if values.is_empty() {
+            continue;
+        }
+        let typed = values.iter().map(|b| decode_value(e, schema, b));
+        match &e.view_type {
+            Some(t) => {
+                let elements = typed.map(|v| {
+                    let mut m = Map::new();
+                    m.insert("value".into(), v);
+                    m.insert("type".into(), Value::String(t.clone()));
+                    Value::Object(m)
+                });
+                match lists.iter_mut().find(|(c, _)| c == &e.claim) {
+                    Some((_, list)) => list.extend(elements),
+                    None => lists.push((e.claim.clone(), elements.collect())),
+                }
+            }
+            None if e.multi_valued => {
+                let list: Vec<Value> = typed.collect();
+                match lists.iter_mut().find(|(c, _)| c == &e.claim) {
+                    Some((_, l)) => l.extend(list),
+                    None => lists.push((e.claim.clone(), list)),
+                }
+            }
+            None => {
+                if let Some(first) = typed.into_iter().next() {
+                    claims.insert(e.claim.clone(), first);
+                }
+            }
+        }
+    }
+    for (claim, list) in lists {
+        claims.insert(claim, Value::Array(list));
+    }
+    let member_dns = if layout.kind == ResourceKind::Group {
+        let empty = empty_member.map(crate::dn::normalize);
+        entry
+            .values(member_attr)
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .filter(|dn| empty.as_deref() != Some(crate::dn::normalize(dn).as_str()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(Decoded {
+        dn: entry.dn.clone(),
+        id,
+        claims,
+        created,
+        last_modified,
+        version,
+        version_raw: version_raw.to_vec(),
+        seq,
+        member_dns,
+    })
+}
+
+/// A version from the version attribute: an OpenLDAP CSN (`YYYYmmddHHMMSS.uuuuuuZ#count#sid#mod`,
+/// as microseconds since the epoch times 1000 plus the change count, which grows with every
+/// change) or an integer (Active Directory's uSNChanged).
+pub(crate) fn parse_version(raw: &[u8]) -> Option<u64> {
+    let text = std::str::from_utf8(raw).ok()?.trim();
+    if let Some((stamp, rest)) = text.split_once('#') {
+        let t = parse_generalized_time(stamp.as_bytes())?;
+        let micros = u64::try_from(t.unix_timestamp_nanos() / 1000).ok()?;
+        let count = u64::from_str_radix(rest.split('#').next()?, 16).ok()?.min(999);
+        return micros.checked_mul(1000)?.checked_add(count);
+    }
+    text.parse::<u64>().ok()
+}
+
+fn instant_to_time(secs: i64, nanos: u32) -> Option<OffsetDateTime> {
+    let t = OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    t.replace_nanosecond(nanos).ok()
+}
+
+/// An instant as GeneralizedTime in UTC (RFC 4517 §3.3.13), fractions only when there are.
+pub(crate) fn format_generalized_time(t: OffsetDateTime) -> String {
+    // Out of range in UTC (a client's year 9999 with a negative offset): kept in its own
+    // offset rather than a panic; the directory refuses it as a syntax error.
+    let t = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
+    let mut s = format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    if t.nanosecond() > 0 {
+        let frac = format!("{:09}", t.nanosecond());
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    s.push('Z');
+    s
+}
+
+/// GeneralizedTime (RFC 4517 §3.3.13): `YYYYMMDDHH[MM[SS]][(.|,)fraction](Z|(+|-)HH[MM])`, the
+/// fraction of the last unit given.
+pub(crate) fn parse_generalized_time(raw: &[u8]) -> Option<OffsetDateTime> {
+    let s = std::str::from_utf8(raw).ok()?.trim();
+    let num = |a: usize, n: usize| -> Option<u32> {
+        let part = s.get(a..a + n)?;
+        part.bytes().all(|b| b.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let year = i32::try_from(num(0, 4)?).ok()?;
+    let month = Month::try_from(u8::try_from(num(4, 2)?).ok()?).ok()?;
+    let day = u8::try_from(num(6, 2)?).ok()?;
+    let hour = num(8, 2)?;
+    let mut at = 10;
+    let mut unit_secs: u64 = 3600;
+    let minute = match num(at, 2) {
+        Some(m) => {
+            at += 2;
+            unit_secs = 60;
+            m
+        }
+        None => 0,
+    };
+    let second = match (unit_secs == 60).then(|| num(at, 2)).flatten() {
+        Some(sec) => {
+            at += 2;
+            unit_secs = 1;
+            sec
+        }
+        None => 0,
+    };
+    let mut frac_nanos: u64 = 0;
+    if matches!(s.as_bytes().get(at), Some(b'.' | b',')) {
+        at += 1;
+        let start = at;
+        while s.as_bytes().get(at).is_some_and(u8::is_ascii_digit) {
+            at += 1;
+        }
+        let digits = s.get(start..at)?;
+        if digits.is_empty() {
+            return None;
+        }
+        let d9: String = digits.chars().chain(std::iter::repeat('0')).take(9).collect();
+        frac_nanos = d9.parse::<u64>().ok()?.checked_mul(unit_secs)?;
+    }
+    let offset = match s.as_bytes().get(at) {
+        Some(b'Z') => {
+            at += 1;
+            UtcOffset::UTC
+        }
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = i8::try_from(num(at + 1, 2)?).ok()?;
+            at += 3;
+            let om = match num(at, 2) {
+                Some(m) => {
+                    at += 2;
+                    i8::try_from(m).ok()?
+                }
+                None => 0,
+            };
+            let (oh, om) = if sign == b'-' { (-oh, -om) } else { (oh, om) };
+            UtcOffset::from_hms(oh, om, 0).ok()?
+        }
+        _ => return None,
+    };
+    if at != s.len() {
+        return None;
+    }
+    let date = Date::from_calendar_date(year, month, day).ok()?;
+    let time = Time::from_hms(
+        u8::try_from(hour).ok()?,
+        u8::try_from(minute).ok()?,
+        u8::try_from(second.min(59)).ok()?,
+    )
+    .ok()?;
+    let base = PrimitiveDateTime::new(date, time).assume_offset(offset);
+    let extra = time::Duration::nanoseconds(i64::try_from(frac_nanos).ok()?);
+    base.checked_add(extra)?.checked_to_offset(UtcOffset::UTC)
+}
+
+/// A 16-byte GUID (Active Directory's objectGUID: the first three fields little-endian) as
+/// lower-case UUID text.
+pub(crate) fn format_guid(b: &[u8]) -> Option<String> {
+    let b: &[u8; 16] = b.try_into().ok()?;
+    Some(format!(
+        "{:02x}{:02x}{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}-{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        b[3], b[2], b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]
+    ))
+}
+
+/// The 16 bytes of a UUID's text (8-4-4-4-12 hex digits, either case).
+pub(crate) fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
+    let groups: Vec<&str> = text.split('-').collect();
+    if groups.iter().map(|g| g.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
+        return None;
+    }
+    let hex: String = groups.concat();
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The GUID bytes (objectGUID order) of a UUID's text.
+pub(crate) fn guid_bytes(text: &str) -> Option<[u8; 16]> {
+    let u = uuid_bytes(text)?;
+    Some([
+        u[3], u[2], u[1], u[0], u[5], u[4], u[7], u[6], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15],
+    ])
+}
+
+/// The 60-bit timestamp of a version-1 UUID (RFC 9562 §5.1): OpenLDAP's entryUUIDs are time
+/// based, so this is the entry's creation order.
+pub(crate) fn uuid_v1_time(text: &str) -> Option<i64> {
+    let u = uuid_bytes(text)?;
+    if u[6] >> 4 != 1 {
+        return None;
+    }
+    let low = u64::from(u32::from_be_bytes([u[0], u[1], u[2], u[3]]));
+    let mid = u64::from(u16::from_be_bytes([u[4], u[5]]));
+    let high = u64::from(u16::from_be_bytes([u[6], u[7]]) & 0x0fff);
+    i64::try_from((high << 48) | (mid << 32) | low).ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    /// RFC 4517 §3.3.13 GeneralizedTime, both ways.
+    #[test]
+    fn generalized_time_round_trips_in_utc() {
+        let t = datetime!(2024-02-29 23:59:58.123 +02:00);
+        assert_eq!(format_generalized_time(t), "20240229215958.123Z");
+        assert_eq!(parse_generalized_time(b"20240229215958.123Z"), Some(t));
+        assert_eq!(parse_generalized_time(b"20240101000000Z"), Some(datetime!(2024-01-01 0:00 UTC)));
+        assert_eq!(parse_generalized_time(b"202401010100+0100"), Some(datetime!(2024-01-01 0:00 UTC)));
+        assert_eq!(parse_generalized_time(b"2024010112.5Z"), Some(datetime!(2024-01-01 12:30 UTC)));
+        assert_eq!(parse_generalized_time(b"20240101000000.0Z"), Some(datetime!(2024-01-01 0:00 UTC)));
+        assert!(parse_generalized_time(b"20241301000000Z").is_none());
+        assert!(parse_generalized_time(b"20240101000000").is_none());
+    }
+
+    #[test]
+    fn versions_grow_with_the_csn_and_read_integers() {
+        let a = parse_version(b"20261123130226.890707Z#000000#000#000000").unwrap();
+        let b = parse_version(b"20261123130226.890707Z#000001#000#000000").unwrap();
+        let c = parse_version(b"20261123130245.978620Z#000000#000#000000").unwrap();
+        assert!(a < b && b < c);
+        assert_eq!(parse_version(b"12345"), Some(12345));
+        assert_eq!(parse_version(b"x#y"), None);
+    }
+
+    #[test]
+    fn guids_and_uuid_times() {
+        // objectGUID bytes as AD stores them, and the text AD tools print.
+        let bytes = [0x78, 0x56, 0x34, 0x12, 0x34, 0x12, 0x78, 0x56, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4];
+        let text = format_guid(&bytes).unwrap();
+        assert_eq!(text, "12345678-1234-5678-9abc-def001020304");
+        assert_eq!(guid_bytes(&text), Some(bytes));
+        assert!(format_guid(&bytes[..15]).is_none());
+        let a = uuid_v1_time("e0877c0c-7b89-1041-942b-c101d54e9bf8").unwrap();
+        let b = uuid_v1_time("e087879c-7b89-1041-942c-c101d54e9bf8").unwrap();
+        assert!(a < b);
+        assert!(uuid_v1_time("e087879c-7b89-4041-942c-c101d54e9bf8").is_none());
+    }
+}

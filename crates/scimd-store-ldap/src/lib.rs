@@ -1,0 +1,58 @@
+//! The LDAP user store: domains kept in an OpenLDAP or Active Directory directory.
+//!
+//! A directory keeps only what its attribute map names ([`scimd_store::DomainMap`]): a write of
+//! a claim the map does not hold is refused with [`scimd_store::StoreError::Unmapped`] naming
+//! it, never dropped. Users and groups are entries under the configured bases, named by an
+//! RDN attribute (`uid=kim,ou=people,...`); the directory assigns the ids (`entryUUID`, or
+//! `objectGUID` formatted as a UUID), the timestamps (`createTimestamp`/`modifyTimestamp`,
+//! `whenCreated`/`whenChanged`) and the version (`entryCSN`, `uSNChanged`), all read through
+//! the attribute map as the claims `urn:scimd:claims:id`, `created`, `lastModified` and
+//! `version`, which every map must name.
+//!
+//! Filters are compiled into RFC 4515 filters where the directory answers them exactly; what
+//! it cannot say exactly it answers with a superset that is checked in memory
+//! (`scimd_claims::eval`), at most `max_candidates` candidates per query ([`filter`] docs).
+//!
+//! # Layout
+//! - [`config`]: [`LdapConfig`], read from the server's TOML.
+//! - [`preset`]: [`Preset`]s (`presets/*.json`) and [`domain_map`], which types their rows.
+//! - `store`: [`LdapStore`], connecting and the [`scimd_store::UserStore`] implementation.
+//! - `search`: searches (paged, bounded) and point reads; `query`: filter, order and page;
+//!   `members`: members and nested memberships; `write`: create, replace, members, delete.
+//! - `entry`: the layout of a kind, claims to attribute values and back, ids, times, versions.
+//! - [`filter`]: the RFC 4515 compiler and its exactness rules; `schema`: the directory's
+//!   matching rules and syntaxes; `dn`: RFC 4514 names.
+//! - `pool`: the connections (reconnected when they break); `error`: result codes to
+//!   [`scimd_store::StoreError`].
+//!
+//! # Limits
+//! - A group class that requires a member (`groupOfNames`) keeps `empty_group_member` (the
+//!   empty DN in the OpenLDAP preset) while it has no member; it is never read back.
+//! - `members.display` is not kept: it reads back as the member's display name.
+//! - Typed views read back as `{"value", "type"}` in the map's order, the type as the map
+//!   spells it; other sub-attributes of such elements (`primary`, `display`) are refused.
+//! - dateTimes in GeneralizedTime attributes keep the instant, not the offset written.
+//! - An empty string is no value.
+//! - Versions grow with every change but not by one (a CSN's time, `uSNChanged`).
+//! - Conditional writes are atomic where the directory supports the assertion control
+//!   (OpenLDAP); elsewhere (Active Directory) they are checked, then written.
+//! - Members must be entries of this directory: members of other domains are refused.
+
+pub mod config;
+mod dn;
+mod entry;
+mod error;
+pub mod filter;
+mod members;
+mod pool;
+pub mod preset;
+mod query;
+mod schema;
+mod search;
+mod store;
+mod write;
+
+pub use config::LdapConfig;
+pub use entry::{CREATED, LAST_MODIFIED, VERSION};
+pub use preset::{ClaimType, Preset, PresetResource, PresetRow, domain_map, preset};
+pub use store::LdapStore;

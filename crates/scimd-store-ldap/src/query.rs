@@ -1,0 +1,385 @@
+//! Queries: the filter compiled for the directory, the rest answered in memory, the order and
+//! the page.
+//!
+//! - **Order.** Creation order is the directory's sequence: the time of OpenLDAP's version-1
+//!   `entryUUID`s, or the `sequence_attribute` (Active Directory's `uSNCreated`); ties (which
+//!   these do not have) by id. A sort key (RFC 7644 §3.4.2.3) orders first, values compared as
+//!   the SQL stores do (no value last ascending and first descending; numbers before text;
+//!   text folded unless caseExact; dateTimes as instants).
+//! - **Exact filters, creation order.** One paged search (RFC 2696) reads the id (and
+//!   sequence) of every match: the total, and the page's entries, read by DN. No bound: no
+//!   candidate is examined in memory. A query for the total alone reads no attribute (`1.1`).
+//! - **Everything else** (a filter the directory answers with a superset, a sort key): the
+//!   candidates are read whole, at most `max_candidates` of them (past that,
+//!   [`StoreError::TooMany`]), checked with `scimd_claims::eval` and ordered in memory.
+//! - **Keyset cursors.** A position is the sort value and the sequence of the last resource
+//!   seen; the next page starts after it in the order above, so a walk sees each resource that
+//!   stays (and keeps its sort value) once. A position whose sequence is not unique among the
+//!   candidates would be ambiguous: it is refused ([`StoreError::Unsupported`]), never answered
+//!   with a wrong page.
+
+use std::cmp::Ordering;
+
+use futures_util::StreamExt as _;
+use ldap3::Scope;
+use scimd_claims::eval::{self, Subject, SubjectMember};
+use scimd_claims::filter::{ClaimPath, Column, MemberField};
+use scimd_core::schema::AttrType;
+use scimd_store::{
+    ClaimFilter, Keyset, Page, ResourceKind, SortKey, SortValue, StoreError, StoreQuery, StoreResult,
+    StoredResource,
+};
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+
+use crate::entry::Decoded;
+use crate::filter::{Cx, member_ids};
+use crate::members::{id_of, seq_of};
+use crate::search::stored;
+use crate::store::LdapStore;
+
+/// Page entries read at once.
+const IN_FLIGHT: usize = 16;
+
+/// Whether the filter reads group members.
+fn reads_members(filter: &ClaimFilter) -> bool {
+    match filter {
+        ClaimFilter::And(p) | ClaimFilter::Or(p) => p.iter().any(reads_members),
+        ClaimFilter::Not(f) => reads_members(f),
+        ClaimFilter::ElementMatch { of: scimd_claims::Collection::Members, .. } => true,
+        ClaimFilter::ElementMatch { filter, .. } => reads_members(filter),
+        ClaimFilter::Compare { path: ClaimPath::Member(_), .. }
+        | ClaimFilter::Present { path: ClaimPath::Member(_) } => true,
+        _ => false,
+    }
+}
+
+/// RFC 3339 as the server renders `meta` times.
+fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
+    t.format(&Rfc3339).ok()
+}
+
+/// One candidate, ordered.
+struct Row {
+    seq: i64,
+    key: Option<SortValue>,
+    id: String,
+    item: Option<(Decoded, Option<Vec<scimd_store::Member>>)>,
+    dn: String,
+}
+
+impl LdapStore {
+    pub(crate) async fn run_query(&self, q: &StoreQuery) -> StoreResult<Page> {
+        let layouts = self.layouts();
+        let layout = layouts.of(q.kind);
+        let mut ids = Vec::new();
+        member_ids(&q.filter, &mut ids);
+        let member_dns = self.resolve_filter_ids(&ids).await?;
+        let cx = Cx {
+            layout,
+            schema: &self.schema,
+            member_attr: &self.config.member_attribute,
+            empty_member: self.config.empty_group_member.as_deref(),
+            member_dns: &member_dns,
+        };
+        let compiled = cx.compile(&q.filter);
+        let filter = if compiled.filter == "(objectClass=*)" {
+            layout.kind_filter.clone()
+        } else {
+            format!("(&{}{})", layout.kind_filter, compiled.filter)
+        };
+        if q.sort.is_some() && q.after.as_ref().is_some_and(|a| a.key.is_none()) {
+            return Err(StoreError::Unsupported(
+                "a position in creation order for a sorted query".to_owned(),
+            ));
+        }
+
+        let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
+            // The total, and the ids and sequence of every match, from one paged search.
+            let mut attrs = if q.limit == 0 && q.after.is_none() {
+                vec!["1.1".to_owned()]
+            } else {
+                vec![layout.id_attr.clone(), layout.created_attr.clone()]
+            };
+            if let Some(s) = &layout.seq_attr
+                && attrs[0] != "1.1"
+            {
+                attrs.push(s.clone());
+            }
+            let entries = self.search(&layout.base, Scope::Subtree, &filter, &attrs, None).await?;
+            if attrs[0] == "1.1" {
+                return Ok(Page { total: entries.len() as u64, items: Vec::new(), keys: Vec::new() });
+            }
+            entries
+                .into_iter()
+                .filter_map(|e| {
+                    let id = id_of(&e, layout)?;
+                    Some(Row { seq: seq_of(&e, layout, &id), key: None, id, item: None, dn: e.dn })
+                })
+                .collect()
+        } else {
+            let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
+            let attrs = self.read_attrs(layout, with_members);
+            let entries = self
+                .search(&layout.base, Scope::Subtree, &filter, &attrs, Some(self.config.max_candidates))
+                .await?;
+            let mut rows = Vec::with_capacity(entries.len());
+            for e in &entries {
+                let d = self.decode(layout, e)?;
+                let members =
+                    if with_members { Some(self.members_of_dns(&d.member_dns).await?) } else { None };
+                let keep = compiled.exact || {
+                    let views: Vec<SubjectMember<'_>> = members
+                        .iter()
+                        .flatten()
+                        .map(|m| SubjectMember {
+                            value: &m.id,
+                            kind: m.kind.unwrap_or(ResourceKind::User),
+                            display: m.display.as_deref(),
+                        })
+                        .collect();
+                    let (created, modified) = (rfc3339(d.created), rfc3339(d.last_modified));
+                    let subject = Subject {
+                        id: &d.id,
+                        claims: &d.claims,
+                        created: created.as_deref(),
+                        last_modified: modified.as_deref(),
+                        members: &views,
+                    };
+                    eval::matches(&q.filter, &subject)
+                };
+                if !keep {
+                    continue;
+                }
+                let key = match &q.sort {
+                    Some(k) => Some(sort_value(k, &d)?),
+                    None => None,
+                };
+                rows.push(Row {
+                    seq: d.seq,
+                    key,
+                    id: d.id.clone(),
+                    dn: d.dn.clone(),
+                    item: Some((d, members)),
+                });
+            }
+            rows
+        };
+
+        let descending = q.sort.as_ref().is_some_and(|k| k.descending);
+        rows.sort_by(|a, b| order(a, b, descending));
+        let total = rows.len() as u64;
+        let start = match &q.after {
+            Some(after) => {
+                if rows.iter().filter(|r| r.seq == after.seq).count() > 1 {
+                    return Err(StoreError::Unsupported(format!(
+                        "the cursor position {} is not unique in domain {}'s creation order; page with startIndex",
+                        after.seq, self.domain
+                    )));
+                }
+                rows.iter().position(|r| after_position(r, after, descending)).unwrap_or(rows.len())
+            }
+            None => usize::try_from(q.offset).unwrap_or(usize::MAX).min(rows.len()),
+        };
+        let end = start.saturating_add(usize::try_from(q.limit).unwrap_or(usize::MAX)).min(rows.len());
+        let page: Vec<Row> = rows.drain(start..end).collect();
+
+        // Entries not read yet (exact filters) are read by DN, in parallel, in page order.
+        let reads = futures_util::stream::iter(page.into_iter().map(|row| async move {
+            let item = match row.item {
+                Some(item) => Some(item),
+                None => match self
+                    .search_base(
+                        &row.dn,
+                        "(objectClass=*)",
+                        &attr_refs(&self.read_attrs(layout, q.with_members)),
+                    )
+                    .await?
+                {
+                    Some(e) => Some((self.decode(layout, &e)?, None)),
+                    // Deleted since the search: not on the page.
+                    None => None,
+                },
+            };
+            Ok::<_, StoreError>(item.map(|i| (row.seq, row.key, i)))
+        }))
+        .buffered(IN_FLIGHT)
+        .collect::<Vec<_>>()
+        .await;
+        let mut items = Vec::new();
+        let mut keys = Vec::new();
+        for read in reads {
+            let Some((seq, key, (d, members))) = read? else { continue };
+            let members = match (q.kind, q.with_members, members) {
+                (ResourceKind::Group, true, Some(m)) => Some(m),
+                (ResourceKind::Group, true, None) => Some(self.members_of_dns(&d.member_dns).await?),
+                _ => None,
+            };
+            keys.push(Keyset { key, seq });
+            items.push(stored(q.kind, d, members));
+        }
+        let items: Vec<StoredResource> = items;
+        Ok(Page { total, items, keys })
+    }
+}
+
+fn attr_refs(attrs: &[String]) -> Vec<&str> {
+    attrs.iter().map(String::as_str).collect()
+}
+
+/// The order of rows: by sort key (if any), then creation sequence, then id.
+fn order(a: &Row, b: &Row, descending: bool) -> Ordering {
+    cmp_keys(a.key.as_ref(), b.key.as_ref(), descending).then(a.seq.cmp(&b.seq)).then_with(|| a.id.cmp(&b.id))
+}
+
+/// Whether `row` comes after the position `after`.
+fn after_position(row: &Row, after: &Keyset, descending: bool) -> bool {
+    cmp_keys(row.key.as_ref(), after.key.as_ref(), descending).then(row.seq.cmp(&after.seq))
+        == Ordering::Greater
+}
+
+/// RFC 7644 §3.4.2.3: no value sorts last ascending and first descending.
+fn cmp_keys(a: Option<&SortValue>, b: Option<&SortValue>, descending: bool) -> Ordering {
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        _ => return Ordering::Equal,
+    };
+    let null = |v: &SortValue| matches!(v, SortValue::Null);
+    match (null(a), null(b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => {
+            if descending {
+                Ordering::Less
+            } else {
+                Ordering::Greater
+            }
+        }
+        (false, true) => {
+            if descending {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            }
+        }
+        (false, false) => {
+            let o = cmp_values(a, b);
+            if descending { o.reverse() } else { o }
+        }
+    }
+}
+
+/// Numbers before text (as SQLite orders them), numbers numerically, text by code point.
+fn cmp_values(a: &SortValue, b: &SortValue) -> Ordering {
+    use SortValue::{Integer, Null, Real, Text};
+    let num = |v: &SortValue| match v {
+        Integer(i) => Some(*i as f64),
+        Real(r) => Some(*r),
+        _ => None,
+    };
+    match (a, b) {
+        (Integer(x), Integer(y)) => x.cmp(y),
+        (Text(x), Text(y)) => x.cmp(y),
+        (Text(_), _) => Ordering::Greater,
+        (_, Text(_)) => Ordering::Less,
+        (Null, Null) => Ordering::Equal,
+        _ => num(a).partial_cmp(&num(b)).unwrap_or(Ordering::Equal),
+    }
+}
+
+/// The value a resource sorts by (RFC 7644 §3.4.2.3: for a multi-valued attribute, the
+/// primary value, else the first).
+fn sort_value(key: &SortKey, d: &Decoded) -> StoreResult<SortValue> {
+    let text;
+    let value: Option<&Value> = match &key.path {
+        ClaimPath::Column(c) => {
+            let s = match c {
+                Column::Id => Some(d.id.clone()),
+                Column::Created => rfc3339(d.created),
+                Column::LastModified => rfc3339(d.last_modified),
+            };
+            text = s.map(Value::String);
+            text.as_ref()
+        }
+        ClaimPath::Claim { claim, sub: None } => match d.claims.get(claim) {
+            Some(Value::Array(items)) => items.iter().find(|v| !v.is_null()),
+            other => other.filter(|v| !v.is_null()),
+        },
+        ClaimPath::Claim { claim, sub: Some(sub) } => {
+            let elements: Vec<&serde_json::Map<String, Value>> = match d.claims.get(claim) {
+                Some(Value::Array(items)) => items.iter().filter_map(Value::as_object).collect(),
+                Some(Value::Object(o)) => vec![o],
+                _ => Vec::new(),
+            };
+            let chosen = elements
+                .iter()
+                .find(|e| e.get("primary") == Some(&Value::Bool(true)))
+                .or_else(|| elements.first());
+            chosen.and_then(|e| e.get(sub.as_str())).filter(|v| !v.is_null())
+        }
+        ClaimPath::Element { .. }
+        | ClaimPath::Member(MemberField::Value | MemberField::Display | MemberField::Type) => {
+            return Err(StoreError::Unsupported("sorting by a member or element field".to_owned()));
+        }
+    };
+    Ok(match value {
+        None => SortValue::Null,
+        Some(Value::Bool(b)) => SortValue::Integer(i64::from(*b)),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => SortValue::Integer(i),
+            None => SortValue::Real(n.as_f64().unwrap_or(0.0)),
+        },
+        Some(Value::String(s)) => SortValue::Text(match key.attr_type {
+            AttrType::DateTime => match eval::parse_instant(s) {
+                Some((secs, nanos)) => canonical_instant(secs, nanos).unwrap_or_else(|| s.clone()),
+                None => s.clone(),
+            },
+            AttrType::String | AttrType::Reference if !key.case_exact => s.to_lowercase(),
+            _ => s.clone(),
+        }),
+        Some(other) => SortValue::Text(other.to_string()),
+    })
+}
+
+/// An instant as UTC text with nine fractional digits (sorts in time order), as the SQL stores
+/// sort dateTimes.
+fn canonical_instant(secs: i64, nanos: u32) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(secs).ok()?;
+    Some(format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, key: Option<SortValue>) -> Row {
+        Row { seq, key, id: format!("i{seq}"), item: None, dn: String::new() }
+    }
+
+    /// RFC 7644 §3.4.2.3: missing values last ascending, first descending; ties by creation.
+    #[test]
+    fn rows_order_by_key_then_creation_with_missing_values_at_the_end() {
+        let mut rows = [
+            row(3, Some(SortValue::Text("b".into()))),
+            row(1, Some(SortValue::Null)),
+            row(2, Some(SortValue::Text("a".into()))),
+            row(4, Some(SortValue::Integer(7))),
+            row(0, Some(SortValue::Text("a".into()))),
+        ];
+        rows.sort_by(|a, b| order(a, b, false));
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [4, 0, 2, 3, 1]);
+        rows.sort_by(|a, b| order(a, b, true));
+        assert_eq!(rows.iter().map(|r| r.seq).collect::<Vec<_>>(), [1, 3, 0, 2, 4]);
+        let after = Keyset { key: Some(SortValue::Text("a".into())), seq: 0 };
+        let next: Vec<i64> = rows.iter().filter(|r| after_position(r, &after, true)).map(|r| r.seq).collect();
+        assert_eq!(next, [2, 4]);
+    }
+}

@@ -1,0 +1,212 @@
+//! Reads: searches (paged, bounded, retried once on a new connection when the old one broke)
+//! and reads of one resource.
+
+use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::result::LdapError;
+use ldap3::{Ldap, Scope};
+use scimd_store::{ResourceKind, StoreError, StoreResult, StoredResource};
+
+use crate::entry::{Decoded, Layout, RawEntry, decode, parse_entry};
+use crate::error::{self, rc};
+use crate::filter::id_assertion;
+use crate::store::LdapStore;
+
+/// Why one search attempt failed.
+enum Failure {
+    /// The connection broke: try once more on a new one.
+    Connection(LdapError),
+    Store(StoreError),
+}
+
+impl LdapStore {
+    /// A connection, and a closure-free way to report that it broke.
+    pub(crate) async fn connection(&self) -> StoreResult<(usize, Ldap)> {
+        self.pool.get().await
+    }
+
+    /// Maps a client error of the connection in `slot`, dropping the connection if it broke.
+    pub(crate) async fn client_error(&self, slot: usize, e: LdapError) -> StoreError {
+        if error::is_connection_error(&e) {
+            self.pool.discard(slot).await;
+        }
+        error::client(self.pool.url(), e)
+    }
+
+    /// The entry `dn` (RFC 4511 base search), `None` if there is none or it does not match
+    /// `filter`.
+    pub(crate) async fn search_base(
+        &self,
+        dn: &str,
+        filter: &str,
+        attrs: &[&str],
+    ) -> StoreResult<Option<RawEntry>> {
+        let attrs: Vec<String> = attrs.iter().map(|a| (*a).to_owned()).collect();
+        let mut entries = self.search(dn, Scope::Base, filter, &attrs, None).await?;
+        Ok(entries.pop())
+    }
+
+    /// Every entry under `base` matching `filter`, with `attrs`; past `limit` entries,
+    /// [`StoreError::TooMany`]. A missing base is no entry.
+    pub(crate) async fn search(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[String],
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<RawEntry>> {
+        let mut last = None;
+        for _ in 0..2 {
+            let (slot, ldap) = self.connection().await?;
+            match self.search_once(ldap, base, scope, filter, attrs, limit).await {
+                Ok(entries) => return Ok(entries),
+                Err(Failure::Store(e)) => return Err(e),
+                Err(Failure::Connection(e)) => {
+                    last = Some(self.client_error(slot, e).await);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| StoreError::Unavailable(format!("cannot reach {}", self.pool.url()))))
+    }
+
+    async fn search_once(
+        &self,
+        mut ldap: Ldap,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[String],
+        limit: Option<u64>,
+    ) -> Result<Vec<RawEntry>, Failure> {
+        let lift = |e: LdapError| {
+            if error::is_connection_error(&e) {
+                Failure::Connection(e)
+            } else {
+                Failure::Store(error::client(self.pool.url(), e))
+            }
+        };
+        let mut adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new())];
+        if self.controls.paged && scope != Scope::Base {
+            let size = i32::try_from(self.config.page_size).unwrap_or(i32::MAX);
+            adapters.push(Box::new(PagedResults::new(size)));
+        }
+        let mut stream = ldap
+            .with_timeout(self.config.timeout())
+            .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
+            .await
+            .map_err(lift)?;
+        let mut out = Vec::new();
+        loop {
+            match stream.next().await {
+                Ok(Some(entry)) => {
+                    if entry.is_ref() || entry.is_intermediate() {
+                        continue;
+                    }
+                    if let Some(limit) = limit
+                        && out.len() as u64 >= limit
+                    {
+                        let id = stream.ldap_handle().last_id();
+                        let _ = stream.finish().await;
+                        let _ = ldap.abandon(id).await;
+                        return Err(Failure::Store(StoreError::TooMany { limit }));
+                    }
+                    match parse_entry(entry.0) {
+                        Some(e) => out.push(e),
+                        None => {
+                            return Err(Failure::Store(StoreError::Backend(format!(
+                                "{}: a search result entry did not parse",
+                                self.pool.url()
+                            ))));
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => return Err(lift(e)),
+            }
+        }
+        let res = stream.finish().await;
+        match res.rc {
+            0 => Ok(out),
+            rc::NO_SUCH_OBJECT => Ok(Vec::new()),
+            rc::SIZE_LIMIT_EXCEEDED => {
+                Err(Failure::Store(StoreError::TooMany { limit: limit.unwrap_or(out.len() as u64) }))
+            }
+            _ => Err(Failure::Store(StoreError::Backend(format!(
+                "{}: searching {base} for {filter}: {}",
+                self.pool.url(),
+                error::describe(&res)
+            )))),
+        }
+    }
+
+    /// The attributes a read of `layout`'s kind asks for.
+    pub(crate) fn read_attrs(&self, layout: &Layout, with_members: bool) -> Vec<String> {
+        layout
+            .read_attrs
+            .iter()
+            .filter(|a| {
+                with_members
+                    || layout.kind != ResourceKind::Group
+                    || !a.eq_ignore_ascii_case(&self.config.member_attribute)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The entry of the resource `id` of `layout`'s kind.
+    pub(crate) async fn find(
+        &self,
+        layout: &Layout,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<RawEntry>> {
+        let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
+        let filter = format!("(&{}({}={assertion}))", layout.kind_filter, layout.id_attr);
+        let attrs = self.read_attrs(layout, with_members);
+        let mut found = self.search(&layout.base, Scope::Subtree, &filter, &attrs, Some(16)).await?;
+        Ok(found.pop())
+    }
+
+    /// An entry of `layout`'s kind decoded.
+    pub(crate) fn decode(&self, layout: &Layout, entry: &RawEntry) -> StoreResult<Decoded> {
+        decode(
+            entry,
+            layout,
+            &self.schema,
+            &self.config.member_attribute,
+            self.config.empty_group_member.as_deref(),
+        )
+    }
+
+    pub(crate) async fn get_resource(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<StoredResource>> {
+        let layouts = self.layouts();
+        let layout = layouts.of(kind);
+        let with_members = with_members && kind == ResourceKind::Group;
+        let Some(entry) = self.find(layout, id, with_members).await? else { return Ok(None) };
+        let decoded = self.decode(layout, &entry)?;
+        let members = if with_members { Some(self.members_of_dns(&decoded.member_dns).await?) } else { None };
+        Ok(Some(stored(kind, decoded, members)))
+    }
+}
+
+/// A decoded entry as the store returns it.
+pub(crate) fn stored(
+    kind: ResourceKind,
+    d: Decoded,
+    members: Option<Vec<scimd_store::Member>>,
+) -> StoredResource {
+    StoredResource {
+        id: d.id,
+        kind,
+        claims: d.claims,
+        created: d.created,
+        last_modified: d.last_modified,
+        version: d.version,
+        members,
+    }
+}

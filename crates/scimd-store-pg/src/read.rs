@@ -1,0 +1,356 @@
+//! Reads: get, query, memberships. Each is one statement, so each reads one snapshot: a page
+//! and its total, a group and its members, a resource and its groups agree with each other.
+
+use deadpool_postgres::Object;
+use scimd_claims::claims::GROUP_DISPLAY_NAME;
+use scimd_store::{
+    Keyset, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery, StoredResource,
+};
+
+use crate::error::{OpResult, corrupt, from_pg};
+use crate::filter::{KeyType, compile, compile_sort_key};
+use crate::resource::{
+    COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, columns, from_row, kind_code, members_from_row,
+};
+use crate::sql::{Param, Sql};
+
+pub(crate) async fn get(
+    client: &Object,
+    kind: ResourceKind,
+    id: &str,
+    with_members: bool,
+) -> OpResult<Option<StoredResource>> {
+    let with_members = with_members && kind == ResourceKind::Group;
+    let sql = if with_members {
+        format!(
+            "SELECT {}, {MEMBER_ARRAY_COLUMNS} FROM resources AS x {MEMBER_ARRAYS_SQL} \
+             WHERE x.id = $1 AND x.kind = $2",
+            columns("x")
+        )
+    } else {
+        format!("SELECT {} FROM resources AS x WHERE x.id = $1 AND x.kind = $2", columns("x"))
+    };
+    let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
+    let Some(row) = client.query_opt(&stmt, &[&id, &kind_code(kind)]).await.map_err(from_pg)? else {
+        return Ok(None);
+    };
+    let (_, mut resource) = from_row(&row, 0)?;
+    if with_members {
+        resource.members = Some(members_from_row(&row, COLUMN_COUNT)?);
+    }
+    Ok(Some(resource))
+}
+
+/// The statement of a query: the total and one page, with the page's sort keys.
+///
+/// ```sql
+/// SELECT c.total, p.k::text, x.<columns>[, member arrays]
+/// FROM (SELECT count(*) AS total FROM resources AS r WHERE r.kind = K AND <filter>) AS c
+/// LEFT JOIN (<page: seq and key, ordered, LIMIT, OFFSET>) AS p ON true
+/// LEFT JOIN resources AS x ON x.seq = p.seq
+/// ORDER BY <the page's order>
+/// ```
+/// With `limit` 0, the count alone. The filter's text appears twice; its parameters are bound
+/// once (they are numbered).
+pub(crate) fn query_sql(query: &StoreQuery) -> OpResult<(Sql, Option<KeyType>)> {
+    let mut sql = Sql::default();
+    let filter = compile(query.kind, &query.filter, &mut sql)?;
+    // The kind is a literal (ours, never input), so that the partial indexes apply.
+    let matches = format!("FROM resources AS r WHERE r.kind = {} AND {filter}", kind_code(query.kind));
+    if query.limit == 0 {
+        sql.text = format!("SELECT count(*) {matches}");
+        return Ok((sql, None));
+    }
+    // LIMIT and OFFSET are integers of ours, written into the statement.
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let offset = if query.after.is_some() { 0 } else { i64::try_from(query.offset).unwrap_or(i64::MAX) };
+    // A page deep in a listing is rarely asked for twice (keyset positions are parameters).
+    sql.once = offset > 0;
+    let (page, order, key_type) = match &query.sort {
+        None => {
+            let after = match &query.after {
+                Some(position) => format!(" AND r.seq > {}", sql.bind(Param::Int8(position.seq))),
+                None => String::new(),
+            };
+            (
+                format!(
+                    "SELECT r.seq, NULL::text AS k {matches}{after} ORDER BY r.seq LIMIT {limit} OFFSET {offset}"
+                ),
+                "p.seq".to_owned(),
+                None,
+            )
+        }
+        Some(key) => {
+            // RFC 7644 §3.4.2.3: no value sorts last ascending, first descending; ties in
+            // creation order. The key is computed once per row, in the inner subquery.
+            let (key_sql, key_type) = compile_sort_key(key, &mut sql)?;
+            let after = match &query.after {
+                Some(position) => after_sorted(position, key.descending, key_type, &mut sql)?,
+                None => "TRUE".to_owned(),
+            };
+            let (dir, nulls) = if key.descending { ("DESC", "FIRST") } else { ("ASC", "LAST") };
+            (
+                format!(
+                    "SELECT s.seq, s.k FROM (SELECT r.seq, {key_sql} AS k {matches}) AS s WHERE {after} \
+                     ORDER BY s.k {dir} NULLS {nulls}, s.seq LIMIT {limit} OFFSET {offset}"
+                ),
+                format!("p.k {dir} NULLS {nulls}, p.seq"),
+                Some(key_type),
+            )
+        }
+    };
+    let (member_columns, member_join) = if query.with_members && query.kind == ResourceKind::Group {
+        (format!(", {MEMBER_ARRAY_COLUMNS}"), MEMBER_ARRAYS_SQL)
+    } else {
+        (String::new(), "")
+    };
+    sql.text = format!(
+        "SELECT c.total, p.k::text, {}{member_columns} \
+         FROM (SELECT count(*) AS total {matches}) AS c \
+         LEFT JOIN ({page}) AS p ON true \
+         LEFT JOIN resources AS x ON x.seq = p.seq {member_join} \
+         ORDER BY {order}",
+        columns("x")
+    );
+    Ok((sql, key_type))
+}
+
+pub(crate) async fn query(client: &Object, query: &StoreQuery) -> OpResult<Page> {
+    let (sql, key_type) = query_sql(query)?;
+    let rows = sql.query(client).await.map_err(from_pg)?;
+    if query.limit == 0 {
+        let total: i64 = match rows.first() {
+            Some(row) => row.try_get(0).map_err(from_pg)?,
+            None => 0,
+        };
+        return Ok(Page { total: u64::try_from(total).unwrap_or(0), items: Vec::new(), keys: Vec::new() });
+    }
+    let with_members = query.with_members && query.kind == ResourceKind::Group;
+    let mut total = 0;
+    let mut items = Vec::with_capacity(rows.len());
+    let mut keys = Vec::with_capacity(rows.len());
+    for row in &rows {
+        total = row.try_get::<_, i64>(0).map_err(from_pg)?;
+        // The count's row with no page (past the end): no resource.
+        if row.try_get::<_, Option<i64>>(2).map_err(from_pg)?.is_none() {
+            continue;
+        }
+        let key: Option<String> = row.try_get(1).map_err(from_pg)?;
+        let (seq, mut resource) = from_row(row, 2)?;
+        if with_members {
+            resource.members = Some(members_from_row(row, 2 + COLUMN_COUNT)?);
+        }
+        let key = match key_type {
+            None => None,
+            Some(ty) => Some(sort_value(key, ty)?),
+        };
+        keys.push(Keyset { key, seq });
+        items.push(resource);
+    }
+    Ok(Page { total: u64::try_from(total).unwrap_or(0), items, keys })
+}
+
+/// A sort key's value as the statement returned it (as text).
+fn sort_value(text: Option<String>, ty: KeyType) -> OpResult<SortValue> {
+    let Some(text) = text else { return Ok(SortValue::Null) };
+    Ok(match ty {
+        KeyType::Text => SortValue::Text(text),
+        // A numeric that is no i64 stays text: exact, where a float would round.
+        KeyType::Numeric => text.parse::<i64>().map_or(SortValue::Text(text), SortValue::Integer),
+        KeyType::Integer => {
+            SortValue::Integer(text.parse().map_err(|_| corrupt(format!("sort key {text:?}")))?)
+        }
+    })
+}
+
+/// The condition "after `position`" in the order `s.k` (no value last ascending, first
+/// descending), then `s.seq`, with its parameters bound.
+fn after_sorted(position: &Keyset, descending: bool, ty: KeyType, sql: &mut Sql) -> OpResult<String> {
+    let misfit = || StoreError::Unsupported("a keyset position that does not fit the sort".to_owned());
+    let Some(key) = &position.key else {
+        return Err(
+            StoreError::Unsupported("a position in creation order for a sorted query".to_owned()).into()
+        );
+    };
+    let value = match (key, ty) {
+        (SortValue::Null, _) => None,
+        (SortValue::Text(t), KeyType::Text) => Some(format!("({} COLLATE \"C\")", sql.text(t.as_str()))),
+        (SortValue::Integer(i), KeyType::Numeric) => Some(format!("{}::numeric", sql.text(i.to_string()))),
+        (SortValue::Real(r), KeyType::Numeric) if r.is_finite() => {
+            Some(format!("{}::numeric", sql.text(r.to_string())))
+        }
+        (SortValue::Text(t), KeyType::Numeric) if t.parse::<f64>().is_ok_and(f64::is_finite) => {
+            Some(format!("{}::numeric", sql.text(t.as_str())))
+        }
+        (SortValue::Integer(i), KeyType::Integer) => Some(sql.bind(Param::Int8(*i))),
+        _ => return Err(misfit().into()),
+    };
+    let seq = sql.bind(Param::Int8(position.seq));
+    Ok(match (value, descending) {
+        (None, false) => format!("(s.k IS NULL AND s.seq > {seq})"),
+        (None, true) => format!("(s.k IS NOT NULL OR s.seq > {seq})"),
+        (Some(v), false) => format!("(s.k IS NULL OR s.k > {v} OR (s.k = {v} AND s.seq > {seq}))"),
+        (Some(v), true) => format!("(s.k < {v} OR (s.k = {v} AND s.seq > {seq}))"),
+    })
+}
+
+/// The groups each of `ids` belongs to, directly or through nested groups, in creation order
+/// of the groups. A member row matches by id, whichever domain the member is in. `UNION` (not
+/// `UNION ALL`) keeps each (id, group, direct) once, so a cycle ends; a group reached both ways
+/// is reported direct. A resource is left out of its own groups (a cycle can make a group its
+/// own indirect member).
+const MEMBERSHIPS_SQL: &str = "WITH RECURSIVE ids (id, ord) AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY), \
+     up (ord, group_seq, direct) AS ( \
+         SELECT ids.ord, m.group_seq, true FROM ids JOIN members AS m ON m.member_id = ids.id \
+       UNION \
+         SELECT up.ord, m.group_seq, false FROM up JOIN members AS m ON m.member_seq = up.group_seq) \
+     SELECT up.ord, g.id, \
+            CASE WHEN jsonb_typeof(g.claims -> 'urn:scimd:claims:groupDisplayName') = 'string' \
+                 THEN g.claims ->> 'urn:scimd:claims:groupDisplayName' END, \
+            bool_or(up.direct) \
+     FROM up JOIN ids ON ids.ord = up.ord JOIN resources AS g ON g.seq = up.group_seq \
+     WHERE g.id <> ids.id \
+     GROUP BY up.ord, g.seq \
+     ORDER BY up.ord, g.seq";
+
+/// The memberships of several resources (a page of users), in the order of `ids`, in one
+/// statement.
+pub(crate) async fn memberships_of(client: &Object, ids: &[String]) -> OpResult<Vec<Vec<Membership>>> {
+    let mut out: Vec<Vec<Membership>> = vec![Vec::new(); ids.len()];
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let stmt = client.prepare_cached(MEMBERSHIPS_SQL).await.map_err(from_pg)?;
+    for row in client.query(&stmt, &[&ids]).await.map_err(from_pg)? {
+        let ord: i64 = row.try_get(0).map_err(from_pg)?;
+        let slot = usize::try_from(ord - 1)
+            .ok()
+            .and_then(|i| out.get_mut(i))
+            .ok_or_else(|| corrupt(format!("membership of position {ord}")))?;
+        slot.push(Membership {
+            group_id: row.try_get(1).map_err(from_pg)?,
+            display: row.try_get(2).map_err(from_pg)?,
+            direct: row.try_get(3).map_err(from_pg)?,
+        });
+    }
+    Ok(out)
+}
+
+/// One resource and its groups, in one statement.
+pub(crate) async fn get_with_memberships(
+    client: &Object,
+    kind: ResourceKind,
+    id: &str,
+) -> OpResult<Option<(StoredResource, Vec<Membership>)>> {
+    let sql = format!(
+        "WITH RECURSIVE x AS (SELECT * FROM resources WHERE id = $1 AND kind = $2), \
+         up (group_seq, direct) AS ( \
+             SELECT m.group_seq, true FROM x JOIN members AS m ON m.member_id = x.id \
+           UNION \
+             SELECT m.group_seq, false FROM up JOIN members AS m ON m.member_seq = up.group_seq), \
+         groups AS ( \
+             SELECT g.seq, g.id, \
+                    CASE WHEN jsonb_typeof(g.claims -> '{GROUP_DISPLAY_NAME}') = 'string' \
+                         THEN g.claims ->> '{GROUP_DISPLAY_NAME}' END AS display, \
+                    bool_or(up.direct) AS direct \
+             FROM up JOIN resources AS g ON g.seq = up.group_seq \
+             WHERE g.id <> $1 GROUP BY g.seq) \
+         SELECT {}, a.ids, a.displays, a.directs FROM x \
+         LEFT JOIN (SELECT array_agg(id ORDER BY seq) AS ids, array_agg(display ORDER BY seq) AS displays, \
+                           array_agg(direct ORDER BY seq) AS directs FROM groups) AS a ON true",
+        columns("x")
+    );
+    let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
+    let Some(row) = client.query_opt(&stmt, &[&id, &kind_code(kind)]).await.map_err(from_pg)? else {
+        return Ok(None);
+    };
+    let (_, resource) = from_row(&row, 0)?;
+    let group_ids: Option<Vec<String>> = row.try_get(COLUMN_COUNT).map_err(from_pg)?;
+    let displays: Option<Vec<Option<String>>> = row.try_get(COLUMN_COUNT + 1).map_err(from_pg)?;
+    let directs: Option<Vec<bool>> = row.try_get(COLUMN_COUNT + 2).map_err(from_pg)?;
+    let groups = group_ids
+        .unwrap_or_default()
+        .into_iter()
+        .zip(displays.unwrap_or_default())
+        .zip(directs.unwrap_or_default())
+        .map(|((group_id, display), direct)| Membership { group_id, display, direct })
+        .collect();
+    Ok(Some((resource, groups)))
+}
+
+/// The memberships of one resource.
+pub(crate) async fn memberships(client: &Object, id: &str) -> OpResult<Vec<Membership>> {
+    let mut all = memberships_of(client, &[id.to_owned()]).await?;
+    Ok(all.pop().unwrap_or_default())
+}
+
+/// `EXPLAIN` of a query's statement (diagnostics; the index tests): its generic plan, the one
+/// made for any values, which a statement prepared once per connection may settle on (a plan
+/// for the values at hand can only use more indexes).
+pub(crate) async fn explain(client: &mut Object, query: &StoreQuery) -> OpResult<String> {
+    let (sql, _) = query_sql(query)?;
+    let types: Vec<&str> = sql
+        .params
+        .iter()
+        .map(|p| match p {
+            Param::Text(_) => "text",
+            Param::Int8(_) => "int8",
+            Param::Bool(_) => "bool",
+        })
+        .collect();
+    // EXECUTE takes its values as literals: quoted by the server.
+    let quoting: Vec<String> = (1..=sql.params.len()).map(|i| format!("quote_literal(${i})")).collect();
+    let literals: Vec<String> = if quoting.is_empty() {
+        Vec::new()
+    } else {
+        let row = client
+            .query_typed(&format!("SELECT {}", quoting.join(", ")), &sql.typed())
+            .await
+            .map_err(from_pg)?;
+        let row = row.first().ok_or_else(|| corrupt("no quoted literals"))?;
+        (0..sql.params.len()).map(|i| row.try_get(i)).collect::<Result<_, _>>().map_err(from_pg)?
+    };
+    let (prepare, execute) = if types.is_empty() {
+        (format!("PREPARE scimd_explain AS {}", sql.text), "EXPLAIN EXECUTE scimd_explain".to_owned())
+    } else {
+        (
+            format!("PREPARE scimd_explain ({}) AS {}", types.join(", "), sql.text),
+            format!("EXPLAIN EXECUTE scimd_explain ({})", literals.join(", ")),
+        )
+    };
+    let tx = client.transaction().await.map_err(from_pg)?;
+    tx.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan").await.map_err(from_pg)?;
+    tx.batch_execute(&prepare).await.map_err(from_pg)?;
+    let rows = tx.query(&execute, &[]).await;
+    tx.rollback().await.map_err(from_pg)?;
+    // A prepared statement outlives its transaction.
+    client.batch_execute("DEALLOCATE scimd_explain").await.map_err(from_pg)?;
+    let lines = rows
+        .map_err(from_pg)?
+        .iter()
+        .map(|row| row.try_get::<_, String>(0))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(from_pg)?;
+    Ok(lines.join("\n"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memberships_read_the_group_display_name_claim() {
+        assert!(MEMBERSHIPS_SQL.contains(&format!("'{GROUP_DISPLAY_NAME}'")));
+    }
+
+    #[test]
+    fn numeric_sort_keys_stay_exact() {
+        assert_eq!(sort_value(Some("12".into()), KeyType::Numeric).unwrap(), SortValue::Integer(12));
+        assert_eq!(
+            sort_value(Some("1.50".into()), KeyType::Numeric).unwrap(),
+            SortValue::Text("1.50".into())
+        );
+        assert_eq!(sort_value(None, KeyType::Text).unwrap(), SortValue::Null);
+    }
+}

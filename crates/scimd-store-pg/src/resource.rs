@@ -1,0 +1,242 @@
+//! Rows of `resources` to and from [`StoredResource`]: kind codes, claims as `jsonb`, the time
+//! format, and the members of a group as the arrays a statement aggregates.
+
+use std::error::Error;
+use std::io::Write as _;
+
+use bytes::{BufMut as _, BytesMut};
+use scimd_claims::claims::{DISPLAY_NAME, GROUP_DISPLAY_NAME};
+use scimd_store::{Claims, Member, ResourceKind, StoreError, StoreResult, StoredResource};
+use serde_json::{Map, Value};
+use time::format_description::FormatItem;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
+
+use crate::error::{OpError, OpResult, corrupt, from_pg};
+
+/// The local claim that holds a user's emails (DESIGN.md: `...:User:emails`), indexed by
+/// `emails.value`.
+pub(crate) const EMAILS: &str = "urn:scimd:claims:emails";
+
+/// The columns [`from_row`] reads first, in its order, of a `resources` row named `alias`.
+pub(crate) fn columns(alias: &str) -> String {
+    format!(
+        "{alias}.seq, {alias}.id, {alias}.kind, {alias}.created, {alias}.last_modified, {alias}.version, \
+         {alias}.claims"
+    )
+}
+
+/// How many columns [`columns`] names.
+pub(crate) const COLUMN_COUNT: usize = 7;
+
+/// The stored code of a kind.
+pub(crate) fn kind_code(kind: ResourceKind) -> i16 {
+    match kind {
+        ResourceKind::User => 1,
+        ResourceKind::Group => 2,
+    }
+}
+
+pub(crate) fn kind_from_code(code: i16) -> StoreResult<ResourceKind> {
+    match code {
+        1 => Ok(ResourceKind::User),
+        2 => Ok(ResourceKind::Group),
+        other => Err(StoreError::Backend(format!("unknown resource kind code {other}"))),
+    }
+}
+
+/// The claim that holds a kind's displayName.
+pub(crate) fn display_claim(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::User => DISPLAY_NAME,
+        ResourceKind::Group => GROUP_DISPLAY_NAME,
+    }
+}
+
+/// Claims written as a `jsonb` parameter: one JSON object, serialised straight into the
+/// statement's buffer.
+#[derive(Debug)]
+pub(crate) struct ClaimsJson<'a>(pub(crate) &'a Claims);
+
+impl ToSql for ClaimsJson<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        if *ty == Type::JSONB {
+            // The jsonb binary format: a version byte, then the JSON text.
+            out.put_u8(1);
+        }
+        let mut w = out.writer();
+        w.write_all(b"{")?;
+        for (i, (claim, value)) in self.0.iter().enumerate() {
+            if i > 0 {
+                w.write_all(b",")?;
+            }
+            serde_json::to_writer(&mut w, claim)?;
+            w.write_all(b":")?;
+            serde_json::to_writer(&mut w, value)?;
+        }
+        w.write_all(b"}")?;
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB || *ty == Type::JSON
+    }
+
+    to_sql_checked!();
+}
+
+/// Claims read from a `jsonb` column.
+#[derive(Debug)]
+pub(crate) struct ClaimsFromDb(pub(crate) Claims);
+
+impl<'a> FromSql<'a> for ClaimsFromDb {
+    fn from_sql(ty: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn Error + Sync + Send>> {
+        let json = if *ty == Type::JSONB {
+            match raw.split_first() {
+                Some((1, rest)) => rest,
+                _ => return Err("unsupported jsonb format version".into()),
+            }
+        } else {
+            raw
+        };
+        let map: Map<String, Value> = serde_json::from_slice(json)?;
+        Ok(ClaimsFromDb(map.into_iter().collect()))
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB || *ty == Type::JSON
+    }
+}
+
+/// Stored times: RFC 3339 in UTC with nine fractional digits (the canonical form of
+/// `scimd_instant` in the schema), so that the text sorts in time order and what is stored is
+/// exactly what is read back (`timestamptz` would keep microseconds only).
+const TIME_FORMAT: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
+
+/// A time as the store keeps it: in UTC (the instant is unchanged).
+pub(crate) fn normalize_time(t: OffsetDateTime) -> StoreResult<OffsetDateTime> {
+    t.checked_to_offset(UtcOffset::UTC)
+        .ok_or_else(|| StoreError::Backend(format!("the time {t} has no UTC equivalent in range")))
+}
+
+pub(crate) fn format_time(t: OffsetDateTime) -> StoreResult<String> {
+    normalize_time(t)?.format(TIME_FORMAT).map_err(|e| StoreError::Backend(format!("unstorable time: {e}")))
+}
+
+pub(crate) fn parse_time(s: &str) -> OpResult<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .and_then(|t| t.checked_to_offset(UtcOffset::UTC))
+        .ok_or_else(|| corrupt(format!("stored time {s:?} is not RFC 3339")))
+}
+
+/// An RFC 3339 date-time as the store's canonical UTC text (what `scimd_instant` computes in
+/// SQL); one without an offset is taken as UTC, as the evaluator does. `None` for text that is
+/// not one, and for an instant whose UTC year is outside 0000-9999 (which `scimd_instant`
+/// leaves out too).
+pub(crate) fn instant(s: &str) -> Option<String> {
+    let t = OffsetDateTime::parse(s, &Rfc3339)
+        .ok()
+        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())?;
+    let utc = t.checked_to_offset(UtcOffset::UTC)?;
+    if !(0..=9999).contains(&utc.year()) {
+        return None;
+    }
+    utc.format(TIME_FORMAT).ok()
+}
+
+pub(crate) fn version_from_db(v: i64) -> OpResult<u64> {
+    u64::try_from(v).map_err(|_| corrupt(format!("negative version {v}")))
+}
+
+pub(crate) fn version_to_db(v: u64) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("version {v} out of range")))
+}
+
+/// Reads the [`columns`] of a row, from column `at` on: the resource's seq and the resource
+/// (members `None`).
+pub(crate) fn from_row(row: &Row, at: usize) -> OpResult<(i64, StoredResource)> {
+    let seq: i64 = row.try_get(at).map_err(from_pg)?;
+    let id: String = row.try_get(at + 1).map_err(from_pg)?;
+    let kind = kind_from_code(row.try_get(at + 2).map_err(from_pg)?)?;
+    let created = parse_time(row.try_get(at + 3).map_err(from_pg)?)?;
+    let last_modified = parse_time(row.try_get(at + 4).map_err(from_pg)?)?;
+    let version = version_from_db(row.try_get(at + 5).map_err(from_pg)?)?;
+    let ClaimsFromDb(claims) = row.try_get(at + 6).map_err(from_pg)?;
+    Ok((seq, StoredResource { id, kind, claims, created, last_modified, version, members: None }))
+}
+
+/// The aggregate of a group's members in the order they were added, as four arrays (see
+/// [`MEMBER_ARRAYS_SQL`]): ids, kind codes, displays, domains.
+pub(crate) fn members_from_row(row: &Row, at: usize) -> OpResult<Vec<Member>> {
+    let ids: Option<Vec<String>> = row.try_get(at).map_err(from_pg)?;
+    let kinds: Option<Vec<i16>> = row.try_get(at + 1).map_err(from_pg)?;
+    let displays: Option<Vec<Option<String>>> = row.try_get(at + 2).map_err(from_pg)?;
+    let domains: Option<Vec<Option<String>>> = row.try_get(at + 3).map_err(from_pg)?;
+    let (ids, kinds, displays, domains) = (
+        ids.unwrap_or_default(),
+        kinds.unwrap_or_default(),
+        displays.unwrap_or_default(),
+        domains.unwrap_or_default(),
+    );
+    if kinds.len() != ids.len() || displays.len() != ids.len() || domains.len() != ids.len() {
+        return Err(corrupt("member arrays of different lengths"));
+    }
+    ids.into_iter()
+        .zip(kinds)
+        .zip(displays.into_iter().zip(domains))
+        .map(|((id, kind), (display, domain))| {
+            Ok(Member { id, kind: Some(kind_from_code(kind).map_err(OpError::Store)?), display, domain })
+        })
+        .collect()
+}
+
+/// A lateral subquery aggregating the members of the group row `x` into the four arrays
+/// [`members_from_row`] reads (`m_ids`, `m_kinds`, `m_displays`, `m_domains`).
+pub(crate) const MEMBER_ARRAYS_SQL: &str = "LEFT JOIN LATERAL (SELECT array_agg(mm.member_id ORDER BY mm.pos) AS m_ids, \
+     array_agg(mm.kind ORDER BY mm.pos) AS m_kinds, array_agg(mm.display ORDER BY mm.pos) AS m_displays, \
+     array_agg(mm.domain ORDER BY mm.pos) AS m_domains FROM members AS mm WHERE mm.group_seq = x.seq) AS mem ON x.kind = 2";
+
+/// The columns of [`MEMBER_ARRAYS_SQL`].
+pub(crate) const MEMBER_ARRAY_COLUMNS: &str = "mem.m_ids, mem.m_kinds, mem.m_displays, mem.m_domains";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn time_round_trips_exactly_and_in_utc() {
+        let t = datetime!(2024-02-29 23:59:58.123456789 +02:00);
+        let text = format_time(t).unwrap();
+        assert_eq!(text, "2024-02-29T21:59:58.123456789Z");
+        let back = parse_time(&text).unwrap();
+        assert_eq!(back, t);
+        assert_eq!(back.offset(), UtcOffset::UTC);
+    }
+
+    /// RFC 3339 §5.6, as the evaluator reads it: offsets normalised, no offset taken as UTC.
+    #[test]
+    fn instants_are_canonical_utc_text() {
+        assert_eq!(instant("2024-01-01T01:00:00+01:00").as_deref(), Some("2024-01-01T00:00:00.000000000Z"));
+        assert_eq!(instant("2024-01-01T00:00:00.5").as_deref(), Some("2024-01-01T00:00:00.500000000Z"));
+        assert_eq!(instant("2024-02-30T00:00:00Z"), None);
+        assert_eq!(instant("bjensen"), None);
+        assert_eq!(instant("0000-01-01T00:00:00+01:00"), None, "UTC year -1 is left out, as in SQL");
+    }
+
+    #[test]
+    fn claims_are_written_as_one_json_object() {
+        let claims: Claims = [("urn:x:a".to_owned(), serde_json::json!([1, "é"]))].into_iter().collect();
+        let mut buf = BytesMut::new();
+        ClaimsJson(&claims).to_sql(&Type::JSONB, &mut buf).unwrap();
+        assert_eq!(&buf[..], b"\x01{\"urn:x:a\":[1,\"\xc3\xa9\"]}");
+        let ClaimsFromDb(back) = ClaimsFromDb::from_sql(&Type::JSONB, &buf).unwrap();
+        assert_eq!(back, claims);
+    }
+}

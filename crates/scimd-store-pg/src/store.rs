@@ -1,0 +1,201 @@
+//! [`PgStore`]: the connection pool and the [`UserStore`] implementation.
+//!
+//! Reads are single statements. Writes run on a connection of the pool; a write that fails
+//! with a serialization failure or a deadlock (two nodes changing the same rows in different
+//! orders) is run again from the start, up to [`WRITE_ATTEMPTS`] times: each attempt is one
+//! transaction, so a failed one left nothing behind.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use scimd_store::{
+    MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore, StoreError,
+    StoreQuery, StoreResult, StoredResource, UserStore,
+};
+use time::OffsetDateTime;
+use tokio_postgres::NoTls;
+
+use crate::error::{OpError, from_pool};
+use crate::{read, schema, settings, write};
+
+/// How many times a write is attempted when the database asks for a retry.
+const WRITE_ATTEMPTS: u32 = 10;
+/// How long a new connection may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an operation waits for a free connection of the pool.
+const POOL_WAIT: Duration = Duration::from_secs(30);
+
+/// The PostgreSQL user store: a pool of connections to one database (and schema).
+pub struct PgStore {
+    pool: Pool,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool", &self.pool.status()).finish()
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`, with the
+    /// usual parameters, e.g. `?options=-c%20search_path%3Dscimd` to keep scimd's tables in a
+    /// schema of their own) with a pool of at most `pool_size` connections (at least one), and
+    /// brings the schema up to date. A server that cannot be reached is
+    /// [`StoreError::Unavailable`]; a schema written by a newer scimd is refused.
+    pub async fn connect(url: &str, pool_size: u32) -> StoreResult<PgStore> {
+        // The URL may hold a password: it never enters an error message.
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|_| StoreError::Backend("the PostgreSQL URL is not valid".to_owned()))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("scimd");
+        }
+        let manager =
+            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(POOL_WAIT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| StoreError::Backend(format!("cannot build the connection pool: {e}")))?;
+        let mut client = pool.get().await.map_err(from_pool)?;
+        schema::migrate(&mut client).await?;
+        drop(client);
+        Ok(PgStore { pool })
+    }
+
+    /// The plan PostgreSQL makes for a query's statement (`EXPLAIN`, the generic plan): which
+    /// indexes a filter uses. For diagnostics.
+    pub async fn explain(&self, query: &StoreQuery) -> StoreResult<String> {
+        let mut client = self.client().await?;
+        read::explain(&mut client, query).await.map_err(settle)
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        self.pool.get().await.map_err(from_pool)
+    }
+}
+
+/// One attempt's failure as the caller sees it (a read is never retried).
+fn settle(err: OpError) -> StoreError {
+    match err {
+        OpError::Store(e) => e,
+        OpError::Retry(why) => StoreError::Unavailable(format!("the database asked for a retry: {why}")),
+    }
+}
+
+/// How long to wait before attempt `attempt + 1`: a few milliseconds, growing, with jitter so
+/// that the writers that collided do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    let jitter = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos() % 1_000));
+    Duration::from_micros(u64::from(attempt.min(6)) * 1_000 + jitter * u64::from(attempt.min(6)))
+}
+
+/// Runs a write (`$op`, an expression over the connection `$client`) until it succeeds, fails
+/// for good, or has asked for a retry [`WRITE_ATTEMPTS`] times.
+macro_rules! write_retrying {
+    ($store:expr, |$client:ident| $op:expr) => {{
+        let mut attempt = 1;
+        loop {
+            let mut $client = $store.client().await?;
+            match $op.await {
+                Ok(value) => break Ok(value),
+                Err(OpError::Retry(why)) if attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(attempt, %why, "retrying a PostgreSQL write");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(err) => break Err(settle(err)),
+            }
+        }
+    }};
+}
+
+#[async_trait]
+impl UserStore for PgStore {
+    async fn create(&self, new: NewResource) -> StoreResult<StoredResource> {
+        write_retrying!(self, |client| write::create(&mut client, &new))
+    }
+
+    async fn get(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        with_members: bool,
+    ) -> StoreResult<Option<StoredResource>> {
+        let client = self.client().await?;
+        read::get(&client, kind, id, with_members).await.map_err(settle)
+    }
+
+    async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource> {
+        write_retrying!(self, |client| write::replace(&mut client, &replacement))
+    }
+
+    async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource> {
+        write_retrying!(self, |client| write::change_members(&mut client, &change))
+    }
+
+    async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
+        // The trait gives no time; the groups the resource leaves take the clock's.
+        let now = OffsetDateTime::now_utc();
+        write_retrying!(self, |client| write::delete(&mut client, kind, id, expected_version, now))
+    }
+
+    async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
+        let client = self.client().await?;
+        read::query(&client, query).await.map_err(settle)
+    }
+
+    async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
+        let client = self.client().await?;
+        read::memberships(&client, id).await.map_err(settle)
+    }
+
+    async fn get_with_memberships(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
+        let client = self.client().await?;
+        read::get_with_memberships(&client, kind, id).await.map_err(settle)
+    }
+
+    async fn forget_member(&self, id: &str) -> StoreResult<()> {
+        let now = OffsetDateTime::now_utc();
+        write_retrying!(self, |client| write::forget_member(&mut client, id, now))
+    }
+
+    async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
+        write_retrying!(self, |client| write::remove_claim(&mut client, kind, claim))
+    }
+
+    async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
+        let client = self.client().await?;
+        read::memberships_of(&client, ids).await.map_err(settle)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for PgStore {
+    async fn load_setting(&self, key: &str) -> StoreResult<Option<(serde_json::Value, u64)>> {
+        let client = self.client().await?;
+        settings::load(&client, key).await.map_err(settle)
+    }
+
+    async fn save_setting(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> StoreResult<u64> {
+        write_retrying!(self, |client| settings::save(&mut client, key, value, expected))
+    }
+}
