@@ -47,6 +47,8 @@ struct ScimLocation {
 /// One row of the mapping, parsed.
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The SCIM claim URI as the mapping spells it.
+    claim: String,
     location: ScimLocation,
     local: String,
     /// Which resource kinds read this claim back as a SCIM attribute (`[User, Group]`). The
@@ -97,37 +99,111 @@ impl DialectMapping {
     pub fn from_json(text: &str) -> ScimResult<Self> {
         let file: MappingFile = serde_json::from_str(text)
             .map_err(|e| ScimError::status(500, format!("the claim mapping is not valid: {e}")))?;
-        let mut entries = Vec::with_capacity(file.mappings.len());
-        let mut by_claim = HashMap::new();
+        let mut mapping =
+            DialectMapping { entries: Vec::with_capacity(file.mappings.len()), by_claim: HashMap::new() };
         for row in file.mappings {
-            let Some((schema, attr, sub)) = split_claim_uri(&row.claim) else {
-                return Err(ScimError::status(500, format!("claim URI {} has no attribute", row.claim)));
-            };
-            let is_core = schema.eq_ignore_ascii_case(CORE_SCHEMA)
-                || schema.eq_ignore_ascii_case(USER_SCHEMA)
-                || schema.eq_ignore_ascii_case(GROUP_SCHEMA);
-            let location = ScimLocation {
-                extension: (!is_core).then(|| schema.to_string()),
-                attr: attr.to_string(),
-                sub: sub.map(str::to_string),
-            };
-            if by_claim.insert(row.claim.to_ascii_lowercase(), entries.len()).is_some() {
-                return Err(ScimError::status(500, format!("claim URI {} is mapped twice", row.claim)));
+            mapping.push_row(row.claim, row.local).map_err(|e| ScimError::status(500, e.detail))?;
+        }
+        Ok(mapping)
+    }
+
+    /// Appends one row; refused when its claim URI has no attribute or is mapped already.
+    fn push_row(&mut self, claim: String, local: String) -> ScimResult<()> {
+        let Some((schema, attr, sub)) = split_claim_uri(&claim) else {
+            return Err(ScimError::invalid_value(format!("claim URI {claim} has no attribute")));
+        };
+        let is_core = schema.eq_ignore_ascii_case(CORE_SCHEMA)
+            || schema.eq_ignore_ascii_case(USER_SCHEMA)
+            || schema.eq_ignore_ascii_case(GROUP_SCHEMA);
+        let location = ScimLocation {
+            extension: (!is_core).then(|| schema.to_string()),
+            attr: attr.to_string(),
+            sub: sub.map(str::to_string),
+        };
+        if self.by_claim.contains_key(&claim.to_ascii_lowercase()) {
+            return Err(ScimError::invalid_value(format!("claim URI {claim} is mapped twice")));
+        }
+        // meta.* and id come from the store's own columns; the password claim holds a hash.
+        let store_column = schema.eq_ignore_ascii_case(CORE_SCHEMA) && attr != "externalId";
+        let readable = !store_column && local != crate::claims::PASSWORD;
+        let belongs = |kind: ResourceKind| match &location.extension {
+            Some(_) => kind == ResourceKind::User,
+            None => {
+                schema.eq_ignore_ascii_case(core_schema(kind)) || schema.eq_ignore_ascii_case(CORE_SCHEMA)
             }
-            // meta.* and id come from the store's own columns; the password claim holds a hash.
-            let store_column = schema.eq_ignore_ascii_case(CORE_SCHEMA) && attr != "externalId";
-            let readable = !store_column && row.local != crate::claims::PASSWORD;
-            let belongs = |kind: ResourceKind| match &location.extension {
+        };
+        let read_back = [readable && belongs(ResourceKind::User), readable && belongs(ResourceKind::Group)];
+        self.by_claim.insert(claim.to_ascii_lowercase(), self.entries.len());
+        self.entries.push(Entry { claim, location, local, read_back });
+        Ok(())
+    }
+
+    /// Checks a local claim URI: the local dialect's prefix `urn:scimd:claims:`, then a name (a
+    /// letter, then letters, digits, `-`, `_`, `$` or `.`), at most 200 characters in all.
+    pub fn check_local_claim(local: &str) -> ScimResult<()> {
+        let prefix = format!("{}:", crate::claims::LOCAL_DIALECT);
+        let name = local
+            .get(..prefix.len())
+            .filter(|p| p.eq_ignore_ascii_case(&prefix))
+            .and_then(|_| local.get(prefix.len()..))
+            .unwrap_or("");
+        let mut chars = name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || "-_$.".contains(c))
+            && local.len() <= 200;
+        if valid {
+            Ok(())
+        } else {
+            Err(ScimError::invalid_value(format!(
+                "claim: \"{local}\" is not a local claim URI ({prefix}<name>, the name a letter, then \
+                 letters, digits, \"-\", \"_\", \"$\" or \".\")"
+            )))
+        }
+    }
+
+    /// The SCIM claim URI that maps to the local claim `local`, if one does.
+    pub fn claim_mapped_to(&self, local: &str) -> Option<&str> {
+        self.entries.iter().find(|e| e.local.eq_ignore_ascii_case(local)).map(|e| e.claim.as_str())
+    }
+
+    /// Adds a row at run time (a custom attribute an admin defined): the SCIM claim URI `claim`
+    /// maps to the local claim `local`. Refused (`invalidValue`, naming it) when `local` is not
+    /// a local claim URI, when another SCIM attribute already maps to `local` (two attributes
+    /// writing one claim would overwrite each other), or when `claim` is mapped already.
+    pub fn add(&mut self, claim: &str, local: &str) -> ScimResult<()> {
+        Self::check_local_claim(local)?;
+        if let Some(other) = self.claim_mapped_to(local) {
+            return Err(ScimError::invalid_value(format!(
+                "claim: the local claim {local} is already mapped to {other}; choose another"
+            )));
+        }
+        self.push_row(claim.to_string(), local.to_string())
+    }
+
+    /// Removes every row of the extension `schema` (the custom extension, replaced or turned
+    /// off); returns how many rows went.
+    pub fn remove_schema(&mut self, schema: &str) -> usize {
+        let before = self.entries.len();
+        self.entries
+            .retain(|e| !e.location.extension.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(schema)));
+        self.by_claim =
+            self.entries.iter().enumerate().map(|(i, e)| (e.claim.to_ascii_lowercase(), i)).collect();
+        before - self.entries.len()
+    }
+
+    /// Every row of the mapping: the SCIM claim URI, its local claim, and the kinds of resource
+    /// whose dialects hold it (`[User, Group]`).
+    pub fn rows(&self) -> impl Iterator<Item = (&str, &str, [bool; 2])> + '_ {
+        self.entries.iter().map(|e| {
+            let belongs = |kind: ResourceKind| match &e.location.extension {
                 Some(_) => kind == ResourceKind::User,
                 None => {
+                    let schema = e.claim.rsplit_once(':').map_or("", |(s, _)| s);
                     schema.eq_ignore_ascii_case(core_schema(kind)) || schema.eq_ignore_ascii_case(CORE_SCHEMA)
                 }
             };
-            let read_back =
-                [readable && belongs(ResourceKind::User), readable && belongs(ResourceKind::Group)];
-            entries.push(Entry { location, local: row.local, read_back });
-        }
-        Ok(DialectMapping { entries, by_claim })
+            (e.claim.as_str(), e.local.as_str(), [belongs(ResourceKind::User), belongs(ResourceKind::Group)])
+        })
     }
 
     /// The local claim a SCIM claim URI maps to.
@@ -351,5 +427,85 @@ mod tests {
         let e = m.to_claims(ResourceKind::User, &obj(json!({"userName": "a", "title": "x"}))).unwrap_err();
         assert_eq!(e.scim_type, Some(scimd_core::ScimType::InvalidValue));
         assert!(e.detail.contains("\"title\""), "{}", e.detail);
+    }
+
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    /// DESIGN.md ("Schemas that admins shape"): every server-managed Enterprise attribute has
+    /// its local claim (the domain router writes `isReadOnlyUser` by that name) and reads back
+    /// under the extension.
+    #[test]
+    fn server_managed_enterprise_attributes_are_mapped() {
+        let m = DialectMapping::builtin().unwrap();
+        for name in [
+            "accountState",
+            "lastLoginTime",
+            "lastPasswordUpdateTime",
+            "lockedReason",
+            "isReadOnlyUser",
+            "pendingEmails",
+            "oneTimePassword",
+        ] {
+            let local = format!("urn:scimd:claims:{name}");
+            assert_eq!(m.local_claim(&format!("{ENT}:{name}")), Some(local.as_str()), "{name}");
+        }
+        let mut c = Claims::new();
+        c.insert("urn:scimd:claims:isReadOnlyUser", json!(true));
+        c.insert("urn:scimd:claims:pendingEmails", json!([{"value": "a@b.c"}]));
+        let back = m.to_resource(ResourceKind::User, &c);
+        assert_eq!(
+            Value::Object(back),
+            json!({ENT: {"isReadOnlyUser": true, "pendingEmails": [{"value": "a@b.c"}]}})
+        );
+    }
+
+    /// DESIGN.md (claim URIs): a custom attribute added at run time maps both ways, a
+    /// multi-valued simple one as a list and a complex one whole; removing the schema's rows
+    /// undoes that.
+    #[test]
+    fn custom_rows_added_at_run_time_map_both_ways_and_go() {
+        let mut m = DialectMapping::builtin().unwrap();
+        let n = m.rows().count();
+        m.add("urn:scim:wso2:schema:devices", "urn:scimd:claims:devices").unwrap();
+        m.add("urn:scim:wso2:schema:customAttribute", "urn:scimd:claims:customAttribute").unwrap();
+        m.add("urn:scim:wso2:schema:badge", "urn:scimd:claims:badge").unwrap();
+        let user = obj(json!({"userName": "kim", "urn:scim:wso2:schema": {
+            "customAttribute": "v", "devices": ["d1", "d2"], "badge": {"serial": "S1", "floor": 3}}}));
+        let c = m.to_claims(ResourceKind::User, &user).unwrap();
+        assert_eq!(c.get("urn:scimd:claims:devices"), Some(&json!(["d1", "d2"])));
+        assert_eq!(c.get("urn:scimd:claims:badge"), Some(&json!({"serial": "S1", "floor": 3})));
+        assert_eq!(Value::Object(m.to_resource(ResourceKind::User, &c)), Value::Object(user));
+        assert_eq!(m.claim_mapped_to("URN:SCIMD:CLAIMS:DEVICES"), Some("urn:scim:wso2:schema:devices"));
+        assert_eq!(m.remove_schema("URN:SCIM:WSO2:SCHEMA"), 3);
+        assert_eq!(m.rows().count(), n);
+        assert!(m.local_claim("urn:scim:wso2:schema:devices").is_none());
+        assert_eq!(m.local_claim(&format!("{ENT}:manager.value")), Some("urn:scimd:claims:manager.value"));
+        let back = m.to_resource(ResourceKind::User, &c);
+        assert!(back.get("urn:scim:wso2:schema").is_none(), "unmapped claims are not read back");
+    }
+
+    /// A local claim is named in the local dialect, and one claim holds one SCIM attribute.
+    #[test]
+    fn run_time_rows_are_checked() {
+        let mut m = DialectMapping::builtin().unwrap();
+        let cases = [
+            ("urn:scim:wso2:schema:x", "devices", "is not a local claim URI"),
+            ("urn:scim:wso2:schema:x", "urn:scimd:claims:", "is not a local claim URI"),
+            ("urn:scim:wso2:schema:x", "urn:scimd:claims:a b", "is not a local claim URI"),
+            ("urn:scim:wso2:schema:x", "urn:other:claims:x", "is not a local claim URI"),
+            (
+                "urn:scim:wso2:schema:title",
+                "urn:scimd:claims:title",
+                "already mapped to urn:ietf:params:scim:schemas:core:2.0:User:title",
+            ),
+            ("urn:scim:wso2:schema:pw", "urn:scimd:claims:password", "already mapped"),
+            (&format!("{ENT}:department"), "urn:scimd:claims:dept2", "mapped twice"),
+        ];
+        for (claim, local, want) in cases {
+            let e = m.add(claim, local).unwrap_err();
+            assert_eq!(e.status, 400);
+            assert!(e.detail.contains(want), "{claim} -> {local}: {}", e.detail);
+        }
+        assert!(m.add("urn:scim:wso2:schema:x", "urn:scimd:claims:x.y-z_1").is_ok());
     }
 }

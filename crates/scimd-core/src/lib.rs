@@ -10,6 +10,7 @@
 //! - [`name`]: case-insensitive names.
 //! - [`schema`]: attribute definitions, schemas, resource types (RFC 7643 §2, §6, §7).
 //! - [`registry`]: the schemas in force and path resolution.
+//! - [`custom`]: the custom extension: admins' attribute definitions checked, the schema built.
 //! - [`path`]: attribute paths (`urn:...:User:name.givenName`).
 //! - [`validate`]: a client's resource checked and normalised against the schemas.
 //! - [`patch`]: PATCH (RFC 7644 §3.5.2): a PatchOp request parsed and applied; member changes split out.
@@ -17,6 +18,7 @@
 //! - [`project`]: `attributes`, `excludedAttributes` and `returned` (RFC 7644 §3.4.2.5).
 //! - [`discovery`]: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas` and `ListResponse`.
 
+pub mod custom;
 pub mod discovery;
 pub mod error;
 pub mod filter;

@@ -9,7 +9,9 @@
 //!   schema first, then the extensions present, in the schema's spelling;
 //! - names are case-insensitive; the output uses the schema's spelling. Extension attributes sit
 //!   under their URI; a fully qualified top-level key (`urn:...:enterprise:2.0:User:department`,
-//!   as Entra sends) is moved into its extension object. Unknown attributes: `invalidValue`;
+//!   as Entra sends) is moved into its extension object. Unknown attributes: `invalidValue`
+//!   naming them; a top-level key under a URI that is no schema of the resource type (an unknown
+//!   extension, or the custom extension turned off): `invalidValue` naming the schema;
 //! - values have their attribute's type (RFC 7643 §2.3). `"True"`/`"False"` strings are accepted
 //!   for booleans. A lone value for a multi-valued attribute is wrapped into an array; an array
 //!   for a singular one is refused. `null` and empty arrays and objects mean unassigned and are
@@ -18,8 +20,11 @@
 //! - closed canonical sets (`canonical_only`) are enforced and spelled canonically;
 //! - mutability (RFC 7644 §3.5.1): readOnly attributes of the core schema and the common
 //!   attributes (`id`, `meta`, `groups`) are ignored, as are readOnly sub-attributes. readOnly
-//!   attributes of an extension (the server-managed Enterprise attributes of DESIGN.md) are refused
-//!   with `mutability`, unless a replace sends back the stored value (then they are dropped).
+//!   attributes of an extension (the server-managed Enterprise attributes of DESIGN.md) are
+//!   server-managed: a value a client sets is refused with `mutability` naming the attribute,
+//!   except on replace a value equal to the stored one (a client echoing back what it read, as
+//!   Okta does). On replace the stored values of these attributes are kept whatever the client
+//!   sends (echoed, left out or `null`): a client can neither set nor clear them;
 //!   An immutable attribute already set may not change on replace (`mutability`);
 //! - at most one `primary: true` per multi-valued attribute (RFC 7643 §2.4).
 //!
@@ -106,7 +111,7 @@ pub fn validate(
             .common()
             .attribute(name)
             .or_else(|| core.attribute(name))
-            .ok_or_else(|| ScimError::invalid_value(format!("unknown attribute \"{key}\"")))?;
+            .ok_or_else(|| unknown_key(registry, kind, &key, &value))?;
         core_input.push((def, value));
     }
 
@@ -181,10 +186,65 @@ pub fn validate(
             }
         }
     }
+    if let Some(existing) = existing {
+        keep_server_managed(registry, kind, existing, &mut out, &mut present_exts);
+    }
     if let Some(Value::Array(list)) = out.get_mut("schemas") {
         list.extend(present_exts.into_iter().map(Value::String));
     }
     Ok(out)
+}
+
+/// The error for a top-level key that is no attribute: an unknown attribute, or a key under a
+/// URI that is no schema of the resource type (named as a schema, so that a client using an
+/// extension the server does not serve is told which).
+fn unknown_key(registry: &SchemaRegistry, kind: ResourceKind, key: &str, value: &Value) -> ScimError {
+    if key.contains(':') {
+        // `urn:x:y` with an object is an extension object; `urn:x:y:attr` a qualified attribute.
+        let schema = match key.rfind(':') {
+            Some(i) if !value.is_object() || registry.is_schema_uri(kind, &key[..i]) => &key[..i],
+            _ => key,
+        };
+        if !registry.is_schema_uri(kind, schema) && !eq_ci(schema, crate::schema::CORE_SCHEMA) {
+            return ScimError::invalid_value(format!(
+                "unknown schema \"{schema}\" for resource type {} (in \"{key}\")",
+                kind.name()
+            ));
+        }
+    }
+    ScimError::invalid_value(format!("unknown attribute \"{key}\""))
+}
+
+/// On replace, the stored values of the server-managed (readOnly) extension attributes stay,
+/// whether the client echoed them, left them out or sent `null`.
+fn keep_server_managed(
+    registry: &SchemaRegistry,
+    kind: ResourceKind,
+    existing: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+    present: &mut Vec<String>,
+) {
+    for ext in registry.extensions(kind) {
+        let Some(stored) = existing.iter().find(|(k, _)| eq_ci(k, &ext.id)).and_then(|(_, v)| v.as_object())
+        else {
+            continue;
+        };
+        for def in ext.attributes.iter().filter(|a| a.mutability == Mutability::ReadOnly) {
+            let Some(value) = stored.iter().find(|(k, _)| eq_ci(k, &def.name)).map(|(_, v)| v) else {
+                continue;
+            };
+            if value.is_null() {
+                continue;
+            }
+            let obj = out.entry(ext.id.clone()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(obj) = obj {
+                obj.entry(def.name.clone()).or_insert_with(|| value.clone());
+            }
+            if !present.iter().any(|p| eq_ci(p, &ext.id)) {
+                present.push(ext.id.clone());
+            }
+        }
+    }
 }
 
 fn ext_entry<'r, 's>(
@@ -242,10 +302,12 @@ fn check_attribute(def: &AttributeDef, value: Value, ctx: Ctx<'_>) -> ScimResult
     match def.mutability {
         // Only extension readOnly attributes reach here: the server-managed ones.
         Mutability::ReadOnly => {
-            if ctx.replace && ctx.existing.is_some_and(|old| values_equal(def, old, &v)) {
-                Ok(None)
-            } else {
-                Err(ScimError::mutability(format!("attribute \"{path}\" is readOnly")))
+            match ctx.existing.filter(|old| ctx.replace && values_equal(def, old, &v)) {
+                // Sent back as stored: keep the stored value.
+                Some(old) => Ok(Some(old.clone())),
+                None => Err(ScimError::mutability(format!(
+                    "attribute \"{path}\" is readOnly (server-managed): a client cannot set or change it"
+                ))),
             }
         }
         Mutability::Immutable => match ctx.existing {
@@ -396,8 +458,9 @@ fn check_complex(def: &AttributeDef, obj: Map<String, Value>, path: &str) -> Sci
         let sub = def
             .sub_attribute(&key)
             .ok_or_else(|| ScimError::invalid_value(format!("unknown attribute \"{path}.{key}\"")))?;
-        // readOnly sub-attributes are ignored (RFC 7644 §3.5.1).
-        if sub.mutability == Mutability::ReadOnly {
+        // readOnly sub-attributes are ignored (RFC 7644 §3.5.1), unless the whole attribute is
+        // readOnly (server-managed): then the value is compared with the stored one, whole.
+        if sub.mutability == Mutability::ReadOnly && def.mutability != Mutability::ReadOnly {
             continue;
         }
         if out.contains_key(&sub.name) {
@@ -681,23 +744,112 @@ mod tests {
         assert_eq!(Value::Object(out), json!({"schemas": [USER_SCHEMA], "userName": "k", "password": "pw"}));
     }
 
-    /// DESIGN.md, RFC 7644 §3.5.1: the server-managed Enterprise attributes are readOnly; a
-    /// client that sets them gets `mutability`, unless a replace sends back the stored value.
+    /// DESIGN.md ("Schemas that admins shape"), RFC 7644 §3.5.1: the server-managed Enterprise
+    /// attributes are readOnly; a client that sets one gets `mutability` naming it.
     #[test]
-    fn read_only_extension_attributes_are_refused() {
-        let body = json!({"schemas": [USER_SCHEMA], "userName": "k", ENTERPRISE_USER_SCHEMA: {"accountState": "LOCKED"}});
-        let (t, d) = err(user(body.clone()));
-        assert_eq!(t, ScimType::Mutability);
-        assert!(d.contains("accountState"), "{d}");
-        let existing = json!({"schemas": [USER_SCHEMA], "id": "1", "userName": "k", ENTERPRISE_USER_SCHEMA: {"accountState": "LOCKED"}});
-        let out = validate(
-            &reg(),
-            ResourceKind::User,
-            body,
-            WriteMode::Replace { existing: existing.as_object().unwrap() },
-        )
+    fn read_only_extension_attributes_are_refused_on_create() {
+        let cases: &[(&str, Value)] = &[
+            ("accountState", json!("LOCKED")),
+            ("lastLoginTime", json!("2024-01-01T00:00:00Z")),
+            ("lastPasswordUpdateTime", json!("2024-01-01T00:00:00Z")),
+            ("lockedReason", json!("too many attempts")),
+            ("isReadOnlyUser", json!(false)),
+            ("pendingEmails", json!([{"value": "kim@example.com"}])),
+            ("oneTimePassword", json!("123456")),
+        ];
+        for (attr, value) in cases {
+            let body = json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "userName": "k",
+                ENTERPRISE_USER_SCHEMA: {*attr: value}});
+            let (t, d) = err(user(body));
+            assert_eq!(t, ScimType::Mutability, "{attr}");
+            assert!(d.contains(&format!("{ENTERPRISE_USER_SCHEMA}:{attr}")), "{d}");
+            // Entra's fully qualified top-level key is the same attribute.
+            let body = json!({"schemas": [USER_SCHEMA], "userName": "k",
+                format!("{ENTERPRISE_USER_SCHEMA}:{attr}"): value});
+            assert_eq!(err(user(body)).0, ScimType::Mutability, "{attr}");
+        }
+    }
+
+    /// RFC 7644 §3.5.1 (readOnly on PUT), DESIGN.md: a replace that sends back the stored value
+    /// (Okta echoes what it read), leaves it out or sends null keeps the stored value; one that
+    /// changes or adds a value gets `mutability`.
+    #[test]
+    fn read_only_extension_attributes_on_replace_keep_the_stored_value() {
+        let stored = json!({"schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA], "id": "1", "userName": "k",
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D", "accountState": "LOCKED",
+                "pendingEmails": [{"value": "new@example.com"}], "isReadOnlyUser": false}});
+        let existing = stored.as_object().unwrap();
+        let replace = |ent: Value| {
+            let mut body = json!({"schemas": [USER_SCHEMA], "userName": "k"});
+            if !ent.is_null() {
+                body[ENTERPRISE_USER_SCHEMA] = ent;
+            }
+            validate(&reg(), ResourceKind::User, body, WriteMode::Replace { existing })
+        };
+        let kept = json!({"accountState": "LOCKED", "pendingEmails": [{"value": "new@example.com"}],
+            "isReadOnlyUser": false});
+        // Echoed (in another case, with the string boolean Entra sends), left out, or null.
+        for ent in [
+            json!({"accountState": "locked", "pendingEmails": [{"value": "new@example.com"}], "isReadOnlyUser": "False"}),
+            Value::Null,
+            json!({"department": null, "accountState": null}),
+        ] {
+            let out = replace(ent.clone()).unwrap();
+            let got = &out[ENTERPRISE_USER_SCHEMA];
+            for (k, v) in kept.as_object().unwrap() {
+                assert_eq!(&got[k], v, "{ent}: {k}");
+            }
+            assert!(got.get("department").is_none(), "a readWrite attribute left out is removed");
+            assert_eq!(out["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+        }
+        for (attr, value) in [
+            ("accountState", json!("UNLOCKED")),
+            ("pendingEmails", json!([{"value": "other@example.com"}])),
+            ("isReadOnlyUser", json!(true)),
+            ("lockedReason", json!("none")),
+        ] {
+            let (t, d) = err(replace(json!({attr: value})));
+            assert_eq!(t, ScimType::Mutability, "{attr}");
+            assert!(d.contains(attr), "{d}");
+        }
+    }
+
+    /// RFC 7643 §3.3, RFC 7644 §3.3: an extension used in the body but left out of `schemas` is
+    /// accepted and listed; a key under a URI that is no schema of the resource type is refused
+    /// naming the schema; an attribute no schema defines is refused naming it.
+    #[test]
+    fn unknown_schemas_and_attributes_are_named() {
+        let out = user(json!({"schemas": [USER_SCHEMA], "userName": "k",
+            ENTERPRISE_USER_SCHEMA: {"department": "R&D"}}))
         .unwrap();
-        assert!(out.get(ENTERPRISE_USER_SCHEMA).is_none());
+        assert_eq!(out["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+        let cases: &[(Value, &str)] = &[
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "k", "urn:scim:wso2:schema": {"devices": ["d1"]}}),
+                "unknown schema \"urn:scim:wso2:schema\"",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "k", "urn:scim:wso2:schema:devices": ["d1"]}),
+                "unknown schema \"urn:scim:wso2:schema\"",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA, "urn:scim:wso2:schema"], "userName": "k"}),
+                "unknown schema \"urn:scim:wso2:schema\"",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "k", format!("{USER_SCHEMA}:nickname2"): "x"}),
+                "unknown attribute \"urn:ietf:params:scim:schemas:core:2.0:User:nickname2\"",
+            ),
+            (
+                json!({"schemas": [USER_SCHEMA], "userName": "k", format!("{ENTERPRISE_USER_SCHEMA}:colour"): "x"}),
+                "unknown attribute \"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:colour\"",
+            ),
+        ];
+        for (body, want) in cases {
+            let (t, d) = err(user(body.clone()));
+            assert_eq!(t, ScimType::InvalidValue);
+            assert!(d.contains(want), "{d}");
+        }
     }
 
     /// RFC 7644 §3.5.1, RFC 7643 §7 (immutable): on replace an immutable attribute already set
@@ -736,11 +888,27 @@ mod tests {
         assert!(d.contains("\"emails\""), "{d}");
     }
 
-    /// DESIGN.md, fixtures/seed-user.json (RFC 7643 §8.2 style): accepted and normalised
-    /// without loss, the custom extension aside (it is not built in).
+    fn with_custom() -> SchemaRegistry {
+        let mut r = reg();
+        let attrs = vec![
+            crate::custom::parse_attribute(&json!({"name": "customAttribute"})).unwrap(),
+            crate::custom::parse_attribute(&json!({"name": "devices", "multiValued": true})).unwrap(),
+        ];
+        r.add_extension(
+            ResourceKind::User,
+            crate::custom::custom_schema("urn:scim:wso2:schema", attrs),
+            false,
+        )
+        .unwrap();
+        r
+    }
+
+    /// DESIGN.md, fixtures/seed-user.json (RFC 7643 §8.2 style): once the custom attributes
+    /// `customAttribute` (string) and `devices` (multi-valued string) are defined, it is accepted
+    /// and normalised without loss; without them the custom part is refused, naming the schema.
     #[test]
     fn seed_user_round_trips() {
-        let mut seed = json!({
+        let seed = json!({
           "schemas": [USER_SCHEMA, ENTERPRISE_USER_SCHEMA, "urn:scim:wso2:schema"],
           "userName": "kim",
           "password": "MyPa33w@rd",
@@ -764,10 +932,36 @@ mod tests {
           },
           "urn:scim:wso2:schema": { "customAttribute": "customValue", "devices": ["d1", "d2"] }
         });
-        let obj = seed.as_object_mut().unwrap();
-        obj.remove("urn:scim:wso2:schema");
-        obj["schemas"].as_array_mut().unwrap().retain(|s| s != "urn:scim:wso2:schema");
-        let out = user(seed.clone()).unwrap();
+        let out = validate(&with_custom(), ResourceKind::User, seed.clone(), WriteMode::Create).unwrap();
         assert_eq!(Value::Object(out), seed);
+        let (t, d) = err(user(seed));
+        assert_eq!(t, ScimType::InvalidValue);
+        assert!(d.contains("unknown schema \"urn:scim:wso2:schema\""), "{d}");
+    }
+
+    /// RFC 7643 §2.4, §3.3: a multi-valued simple custom attribute takes an array (a lone value
+    /// is wrapped); its values have its type.
+    #[test]
+    fn multi_valued_simple_custom_attribute() {
+        let r = with_custom();
+        let out = validate(
+            &r,
+            ResourceKind::User,
+            json!({"schemas": [USER_SCHEMA], "userName": "k",
+            "urn:scim:wso2:schema:devices": "d1"}),
+            WriteMode::Create,
+        )
+        .unwrap();
+        assert_eq!(out["urn:scim:wso2:schema"], json!({"devices": ["d1"]}));
+        assert_eq!(out["schemas"], json!([USER_SCHEMA, "urn:scim:wso2:schema"]));
+        let e = validate(
+            &r,
+            ResourceKind::User,
+            json!({"schemas": [USER_SCHEMA], "userName": "k",
+            "urn:scim:wso2:schema": {"devices": [1]}}),
+            WriteMode::Create,
+        )
+        .unwrap_err();
+        assert!(e.detail.contains("urn:scim:wso2:schema:devices"), "{}", e.detail);
     }
 }

@@ -17,8 +17,11 @@
 //! - Errors name the domain they come from ([`scimd_store::StoreError::InDomain`]), and a
 //!   domain that is down fails only the requests that need it.
 //!
+//! [`attributes`] holds the claim-to-attribute mappings of directory domains.
+//!
 //! With PRIMARY alone, every call goes straight to it: routing costs nothing.
 
+pub mod attributes;
 pub mod merge;
 pub mod names;
 mod router;

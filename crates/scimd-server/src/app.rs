@@ -31,6 +31,8 @@ pub struct AppState {
     /// Where admin state (schemas, mappings, domains) is kept: the PRIMARY store.
     pub settings: Arc<dyn SettingsStore>,
     pub credentials: Credentials,
+    /// The user store domains: `store` is their router. Set once at start.
+    domains: std::sync::OnceLock<Arc<crate::domains::DomainAdmin>>,
     /// The absolute URL of the SCIM base (`http://host:port/scim/v2`), for `location` and `$ref`.
     pub scim_base_url: String,
 }
@@ -57,6 +59,7 @@ impl AppState {
             settings,
             credentials,
             scim_base_url,
+            domains: std::sync::OnceLock::new(),
         })
     }
 }
@@ -68,6 +71,16 @@ impl AppState {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The user store domains (set at start; `None` only before).
+    pub fn domains(&self) -> Option<&Arc<crate::domains::DomainAdmin>> {
+        self.domains.get()
+    }
+
+    /// Sets the user store domains, once.
+    pub fn set_domains(&self, domains: Arc<crate::domains::DomainAdmin>) {
+        let _ = self.domains.set(domains);
     }
 
     /// Puts new schemas and mapping in force, from the next request step on.

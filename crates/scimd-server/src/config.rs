@@ -15,6 +15,20 @@ pub struct Config {
     pub scim2: Scim2Config,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    /// `[claims]`: default mapped attributes of local claims (see `domains`).
+    pub claims: ClaimsConfig,
+    /// `[[domains]]`: the secondary user store domains.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<crate::domains::DomainConfig>,
+}
+
+/// `[claims]`: the default mapped attribute of local claims, over the shipped defaults
+/// (`"urn:scimd:claims:title" = "title"`): what directory domains keep each claim in unless a
+/// domain says otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClaimsConfig {
+    pub defaults: std::collections::BTreeMap<String, String>,
 }
 
 /// `[server]`: where to listen and how the server names itself.

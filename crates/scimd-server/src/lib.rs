@@ -10,16 +10,20 @@
 //! - [`error`]: [`ApiError`], always answered as a SCIM Error body.
 //! - `admin`: the admin REST API under `/admin/v1`.
 //! - `scim`: the SCIM endpoints (discovery, `/Users`, `/Groups`).
+//! - [`domains`]: user store domains: configuration, mappings, opening and changing them;
+//!   `stores`: opening a store by type.
 //! - [`start`]: opening the PRIMARY store and the credentials from a configuration.
 
 mod admin;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod domains;
 pub mod error;
 mod scim;
 pub mod secret;
 pub mod start;
+mod stores;
 
 pub use app::{AppState, SharedState, router, run};
 pub use config::Config;

@@ -4,6 +4,8 @@
 use crate::app::{AppState, SharedState};
 use crate::auth::{AdminToken, Credentials};
 use crate::config::Config;
+use crate::domains::DomainAdmin;
+use scimd_domains::Router;
 use scimd_store_sql::{SqliteOptions, SqliteStore};
 use std::sync::Arc;
 
@@ -22,7 +24,32 @@ pub async fn open(config: Config, admin_token: Option<&str>) -> Result<(SharedSt
         .map_err(|e| format!("cannot open the PRIMARY store in {}: {e}", dir.display()))?;
     let (credentials, how) = Credentials::bootstrap(dir, &config.auth.admin_user, admin_token)
         .map_err(|e| format!("cannot set up the admin credential: {e}"))?;
-    let store = Arc::new(store);
-    let state = AppState::new(config, store.clone(), store, credentials).map_err(|e| e.detail)?;
-    Ok((Arc::new(state), how))
+    let primary = Arc::new(store);
+    let router = Arc::new(Router::new(primary.clone()));
+    let state = AppState::new(config, router.clone(), primary.clone(), credentials).map_err(|e| e.detail)?;
+    let state = Arc::new(state);
+    crate::admin::custom::install_at_start(&state).await?;
+    open_domains(&state, router, primary).await?;
+    Ok((state, how))
+}
+
+/// Opens the secondary domains (config file and admin API) behind the router.
+async fn open_domains(
+    state: &SharedState,
+    router: Arc<Router>,
+    primary: Arc<SqliteStore>,
+) -> Result<(), String> {
+    let config = &state.config;
+    let domains = DomainAdmin::start(
+        router,
+        primary,
+        &config.storage.data_dir,
+        config.claims.defaults.clone(),
+        &config.domains,
+        &state.schemas(),
+    )
+    .await
+    .map_err(|e| format!("user store domains: {e}"))?;
+    state.set_domains(Arc::new(domains));
+    Ok(())
 }

@@ -6,6 +6,8 @@ use scimd_server::auth::AdminToken;
 use scimd_server::config::Config;
 use std::path::PathBuf;
 
+mod schema;
+
 const CONFIG_HELP: &str = "\
 Configuration (TOML; every key optional, every key overridable by SCIMD_<SECTION>_<KEY>):
   [server]   listen = \"127.0.0.1:8080\"      SCIMD_SERVER_LISTEN
@@ -54,6 +56,17 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Schemas of a running server, through its admin API: list and show them; add and delete
+    /// attributes of the custom extension (docs/schemas.md).
+    Schema(Box<SchemaArgs>),
+}
+
+#[derive(clap::Args)]
+struct SchemaArgs {
+    #[command(flatten)]
+    remote: schema::Remote,
+    #[command(subcommand)]
+    command: schema::SchemaCommand,
 }
 
 #[derive(clap::Args)]
@@ -73,6 +86,10 @@ fn main() -> anyhow::Result<()> {
         Command::Config { common } => {
             print!("{}", load(&common)?.to_toml());
             Ok(())
+        }
+        Command::Schema(args) => {
+            let SchemaArgs { remote, command } = *args;
+            schema::run(remote, command)
         }
         Command::Serve { common, listen, data_dir } => {
             let mut config = load(&common)?;

@@ -782,3 +782,45 @@ fn longest_flat_chain_is_handled() {
     let tight = "a pr or ".repeat(MAX_LEN / 8 - 1) + "a pr";
     assert_eq!(p(&tight).to_string(), tight);
 }
+
+/// RFC 7644 §3.4.2.2 on the custom extension (DESIGN.md): a multi-valued simple attribute
+/// matches if one of its values does; `sw` on a string; a value filter on a complex one.
+#[test]
+fn filters_on_custom_extension_attributes() {
+    let mut reg = SchemaRegistry::builtin().unwrap();
+    let attrs = [
+        json!({"name": "customAttribute"}),
+        json!({"name": "devices", "multiValued": true}),
+        json!({"name": "badges", "type": "complex", "multiValued": true, "subAttributes": [{"name": "value"}, {"name": "type"}]}),
+    ]
+    .iter()
+    .map(|d| crate::custom::parse_attribute(d).unwrap())
+    .collect();
+    reg.add_extension(ResourceKind::User, crate::custom::custom_schema("urn:scim:wso2:schema", attrs), false)
+        .unwrap();
+    let user: Map<String, Value> = serde_json::from_value(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:scim:wso2:schema"],
+        "userName": "kim",
+        "urn:scim:wso2:schema": {"customAttribute": "customValue", "devices": ["d1", "d2"],
+            "badges": [{"value": "b1", "type": "door"}]}
+    }))
+    .unwrap();
+    let cases = [
+        (r#"urn:scim:wso2:schema:devices eq "d1""#, true),
+        (r#"urn:scim:wso2:schema:devices eq "D2""#, true),
+        (r#"urn:scim:wso2:schema:devices eq "d3""#, false),
+        (r#"urn:scim:wso2:schema:customAttribute sw "custom""#, true),
+        (r#"urn:scim:wso2:schema:customAttribute sw "x""#, false),
+        (r#"urn:scim:wso2:schema:devices pr"#, true),
+        (r#"urn:scim:wso2:schema:badges[type eq "door" and value eq "b1"]"#, true),
+        (r#"urn:scim:wso2:schema:badges.type eq "gate""#, false),
+    ];
+    for (text, want) in cases {
+        let f = p(text);
+        check(&f, &reg, ResourceKind::User).unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(evaluate(&f, &reg, ResourceKind::User, &user), want, "{text}");
+    }
+    let e = check(&p(r#"urn:scim:wso2:schema:phones eq "x""#), &reg, ResourceKind::User).unwrap_err();
+    assert_eq!(e.scim_type, Some(ScimType::InvalidFilter));
+    assert!(e.detail.contains("urn:scim:wso2:schema:phones"), "{}", e.detail);
+}

@@ -885,3 +885,86 @@ fn member_changes_agree_with_apply() {
         assert_eq!(ids(&Value::Array(members)), ids(&whole["members"]), "{ops}");
     }
 }
+
+/// The custom extension with `devices` (multi-valued string), `customAttribute` (string) and
+/// `badges` (multi-valued complex), as an admin would define them (DESIGN.md).
+fn custom_reg() -> SchemaRegistry {
+    let mut r = reg();
+    let attrs = [
+        json!({"name": "customAttribute"}),
+        json!({"name": "devices", "multiValued": true}),
+        json!({"name": "badges", "type": "complex", "multiValued": true, "subAttributes": [
+            {"name": "value"}, {"name": "type"}, {"name": "serial", "caseExact": true}]}),
+    ]
+    .iter()
+    .map(|d| crate::custom::parse_attribute(d).unwrap())
+    .collect();
+    r.add_extension(ResourceKind::User, crate::custom::custom_schema(CUSTOM, attrs), false).unwrap();
+    r
+}
+
+const CUSTOM: &str = "urn:scim:wso2:schema";
+
+fn custom_patch(res: Map<String, Value>, ops: Value) -> ScimResult<Value> {
+    let r = custom_reg();
+    let ops = parse_request(&r, ResourceKind::User, req(ops))?;
+    let out = apply(&r, ResourceKind::User, res.clone(), &ops)?;
+    // The result passes validation as a replacement, as the server checks it.
+    validate(&r, ResourceKind::User, Value::Object(out), WriteMode::Replace { existing: &res })
+        .map(Value::Object)
+}
+
+/// RFC 7644 §3.5.2.1 (add to a multi-valued attribute appends), DESIGN.md (claim URI
+/// `urn:scim:wso2:schema:devices`): PATCH paths into the custom extension, simple and complex.
+#[test]
+fn custom_extension_paths_add_replace_remove() {
+    let res = obj(json!({"schemas": [USER_SCHEMA, CUSTOM], "id": "u", "userName": "k",
+        CUSTOM: {"devices": ["d1"]}}));
+    let out = custom_patch(
+        res.clone(),
+        json!([{"op": "add", "path": "urn:scim:wso2:schema:devices", "value": ["d2", "d1"]}]),
+    )
+    .unwrap();
+    assert_eq!(out[CUSTOM]["devices"], json!(["d1", "d2"]), "add appends, without duplicates");
+    let out = custom_patch(
+        res.clone(),
+        json!([{"op": "Add", "path": "URN:SCIM:WSO2:SCHEMA:Devices", "value": "d3"}]),
+    )
+    .unwrap();
+    assert_eq!(out[CUSTOM]["devices"], json!(["d1", "d3"]), "a lone value, any case");
+    let out = custom_patch(
+        res.clone(),
+        json!([{"op": "replace", "path": "urn:scim:wso2:schema:devices", "value": ["x"]}]),
+    )
+    .unwrap();
+    assert_eq!(out[CUSTOM]["devices"], json!(["x"]));
+    let out =
+        custom_patch(res.clone(), json!([{"op": "remove", "path": "urn:scim:wso2:schema:devices"}])).unwrap();
+    assert!(out.get(CUSTOM).is_none());
+    assert_eq!(out["schemas"], json!([USER_SCHEMA]));
+    // A path-less add with the extension object, and with a qualified key (Entra ID).
+    let out = custom_patch(
+        bare_user(),
+        json!([{"op": "add", "value": {CUSTOM: {"customAttribute": "v"},
+        "urn:scim:wso2:schema:devices": ["d9"]}}]),
+    )
+    .unwrap();
+    assert_eq!(out[CUSTOM], json!({"customAttribute": "v", "devices": ["d9"]}));
+    assert_eq!(out["schemas"], json!([USER_SCHEMA, CUSTOM]));
+    // A value path into the multi-valued complex attribute.
+    let res = obj(json!({"schemas": [USER_SCHEMA, CUSTOM], "id": "u", "userName": "k",
+        CUSTOM: {"badges": [{"value": "b1", "type": "door"}]}}));
+    let out = custom_patch(
+        res,
+        json!([{"op": "add", "path": "urn:scim:wso2:schema:badges[type eq \"door\"].serial", "value": "S1"}]),
+    )
+    .unwrap();
+    assert_eq!(out[CUSTOM]["badges"], json!([{"value": "b1", "type": "door", "serial": "S1"}]));
+    // An attribute the custom schema does not define.
+    let (t, d) = err(custom_patch(
+        bare_user(),
+        json!([{"op": "add", "path": "urn:scim:wso2:schema:phones", "value": "x"}]),
+    ));
+    assert_eq!(t, ScimType::InvalidPath);
+    assert!(d.contains("urn:scim:wso2:schema:phones"), "{d}");
+}

@@ -2,7 +2,16 @@
 //! SCIM Error shape (RFC 7644 §3.12) so that clients have one error format to read.
 //!
 //! # Layout
-//! Each admin concern has its own module and adds its routes in [`routes`].
+//! Each admin concern has its own module and adds its routes in [`routes`]:
+//! - `domains`: user store domains, claim dialects and mapped attributes.
+//! - `custom`: the custom extension's definitions, kept in the settings store and installed.
+//! - `schemas`: `/schemas`: the schemas in force; custom attributes added and deleted.
+//! - `users`: `/users/{id}/lock` and `/unlock` (the server-managed `accountState`).
+
+pub(crate) mod custom;
+mod domains;
+mod schemas;
+mod users;
 
 use crate::app::SharedState;
 use crate::auth::Principal;
@@ -17,7 +26,12 @@ use serde_json::{Value, json};
 
 /// The admin routes, relative to `/admin/v1`.
 pub fn routes() -> Router<SharedState> {
-    Router::new().route("/", get(index)).route_layer(middleware::from_fn(require_admin))
+    Router::new()
+        .route("/", get(index))
+        .merge(domains::routes())
+        .merge(schemas::routes())
+        .merge(users::routes())
+        .route_layer(middleware::from_fn(require_admin))
 }
 
 /// What the admin API offers: the scimd version and the collections under `/admin/v1`.

@@ -7,8 +7,8 @@ use crate::error::{ApiResult, SCIM_JSON};
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use scimd_core::ScimError;
 use scimd_core::discovery::{self, AuthScheme, Features};
+use scimd_core::{ResourceType, SchemaRegistry, ScimError};
 use serde_json::Value;
 
 fn scim_json(body: &Value) -> Response {
@@ -58,6 +58,17 @@ pub async fn service_provider_config(State(state): State<SharedState>) -> Respon
     scim_json(&discovery::service_provider_config(&features(&state), &location))
 }
 
+/// A resource type as `/ResourceTypes` serves it: its extensions that define attributes. An
+/// extension with none (the custom extension before an admin adds its first attribute) can hold
+/// nothing a resource could carry; it is served by `/Schemas` and accepted in `schemas`, and
+/// listed here from its first attribute on, so that a client that builds its model from the
+/// resource type does not try to write an empty object (RFC 7643 §2.5: empty is unassigned).
+fn served_resource_type(registry: &SchemaRegistry, rt: &ResourceType) -> ResourceType {
+    let mut rt = rt.clone();
+    rt.schema_extensions.retain(|e| registry.schema(&e.schema).is_some_and(|s| !s.attributes.is_empty()));
+    rt
+}
+
 pub async fn resource_types(State(state): State<SharedState>) -> Response {
     let schemas = state.schemas();
     let list: Vec<Value> = schemas
@@ -66,7 +77,7 @@ pub async fn resource_types(State(state): State<SharedState>) -> Response {
         .iter()
         .map(|rt| {
             let location = format!("{}/ResourceTypes/{}", state.scim_base_url, rt.kind.name());
-            discovery::resource_type_json(rt, &location)
+            discovery::resource_type_json(&served_resource_type(&schemas.registry, rt), &location)
         })
         .collect();
     let total = list.len() as u64;
@@ -85,7 +96,7 @@ pub async fn resource_type(
         .find(|rt| rt.kind.name().eq_ignore_ascii_case(&name))
         .ok_or_else(|| ScimError::not_found(format!("no resource type \"{name}\"")))?;
     let location = format!("{}/ResourceTypes/{}", state.scim_base_url, rt.kind.name());
-    Ok(scim_json(&discovery::resource_type_json(rt, &location)))
+    Ok(scim_json(&discovery::resource_type_json(&served_resource_type(&schemas.registry, rt), &location)))
 }
 
 pub async fn schemas(State(state): State<SharedState>) -> Response {

@@ -10,16 +10,23 @@
 //! - `search`: list and POST `.search` (RFC 7644 §3.4.2, §3.4.3), one code path; `cursor`:
 //!   RFC 9865 cursors.
 //! - `discovery`: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`.
+//! - `managed`: the server-managed Enterprise attributes scimd maintains on writes
+//!   (`lastPasswordUpdateTime`).
+//! - `unique`: `uniqueness` of extension (custom) attributes, checked before a write.
 
 mod bulk;
 mod cursor;
 mod discovery;
+mod managed;
 mod me;
 mod patch;
 mod render;
 mod request;
 mod resources;
 mod search;
+mod unique;
+
+pub(crate) use resources::store_error;
 
 use crate::app::SharedState;
 use crate::error::ApiError;

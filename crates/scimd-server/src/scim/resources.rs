@@ -103,7 +103,7 @@ fn attribute_of_claim(claim: &str) -> &str {
 }
 
 /// A store error as the client sees it.
-pub(super) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
+pub(crate) fn store_error(kind: ResourceKind, id: Option<&str>, e: StoreError) -> ApiError {
     domain_error(kind, id, None, e)
 }
 
@@ -276,17 +276,23 @@ pub(super) async fn create_resource(
     value: Value,
 ) -> ApiResult<StoredResource> {
     let mut resource = validate(&state.schemas().registry, kind, value, WriteMode::Create)?;
+    super::unique::check(state, kind, None, &resource).await?;
     let members = take_members(&mut resource);
-    hash_password(&mut resource).await?;
-    let claims = state.schemas().mapping.to_claims(kind, &resource)?;
-    let new = NewResource {
-        id: uuid::Uuid::new_v4().to_string(),
-        kind,
-        claims,
-        members,
-        now: OffsetDateTime::now_utc(),
-    };
-    state.store.create(new).await.map_err(|e| store_error(kind, None, e))
+    let password_set = hash_password(&mut resource).await?;
+    let mut claims = state.schemas().mapping.to_claims(kind, &resource)?;
+    let now = OffsetDateTime::now_utc();
+    if password_set {
+        super::managed::password_set(&mut claims, now);
+    }
+    let mut new = NewResource { id: uuid::Uuid::new_v4().to_string(), kind, claims, members, now };
+    match state.store.create(new.clone()).await {
+        Err(e) if super::managed::unmapped_stamp(&e) => {
+            new.claims.remove(super::managed::LAST_PASSWORD_UPDATE_TIME);
+            state.store.create(new).await
+        }
+        other => other,
+    }
+    .map_err(|e| store_error(kind, None, e))
 }
 
 async fn read(
@@ -401,21 +407,32 @@ pub(super) async fn rewrite(
         let new = make(existing_json.clone())?;
         let mut resource =
             validate(&state.schemas().registry, kind, new, WriteMode::Replace { existing: &existing_json })?;
+        super::unique::check(state, kind, Some(id), &resource).await?;
         let members = take_members(&mut resource);
         let password_given = hash_password(&mut resource).await?;
         let mut claims = state.schemas().mapping.to_claims(kind, &resource)?;
-        if !password_given && let Some(p) = existing.claims.get(PASSWORD) {
+        let now = OffsetDateTime::now_utc();
+        if password_given {
+            super::managed::password_set(&mut claims, now);
+        } else if let Some(p) = existing.claims.get(PASSWORD) {
             claims.insert(PASSWORD, p.clone());
         }
-        let replacement = Replacement {
+        let mut replacement = Replacement {
             id: id.to_owned(),
             kind,
             expected_version: Some(existing.version),
             claims,
             members: (kind == ResourceKind::Group).then_some(members),
-            now: OffsetDateTime::now_utc(),
+            now,
         };
-        match state.store.replace(replacement).await {
+        let written = match state.store.replace(replacement.clone()).await {
+            Err(e) if super::managed::unmapped_stamp(&e) => {
+                replacement.claims.remove(super::managed::LAST_PASSWORD_UPDATE_TIME);
+                state.store.replace(replacement).await
+            }
+            other => other,
+        };
+        match written {
             Ok(s) => return Ok(s),
             Err(StoreError::VersionMismatch { .. }) if if_match.is_none() && attempts < 5 => continue,
             Err(e) => return Err(store_error(kind, Some(id), e)),

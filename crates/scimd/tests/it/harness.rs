@@ -190,6 +190,14 @@ impl TestServer {
     pub async fn delete(&self, path: &str) -> Resp {
         self.request(Method::DELETE, path, None, &[]).await
     }
+    pub async fn patch(&self, path: &str, body: &Value) -> Resp {
+        self.request(Method::PATCH, path, Some(body), &[]).await
+    }
+
+    /// A request to the admin API: `path` is relative to `/admin/v1`.
+    pub async fn admin(&self, method: Method, path: &str, body: Option<&Value>) -> Resp {
+        self.request(method, &format!("{}/admin/v1{path}", self.root), body, &[]).await
+    }
 
     /// Creates a user and returns its body; panics unless 201.
     pub async fn create_user(&self, user_name: &str) -> Value {

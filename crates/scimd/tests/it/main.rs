@@ -6,12 +6,16 @@ mod harness;
 
 mod auth;
 mod bulk;
+mod directory;
 mod discovery;
+mod domains;
 mod durability;
+mod enterprise;
 mod errors;
 mod groups;
 mod patch;
 mod query;
+mod schemas_admin;
 mod search;
 mod serve;
 mod users;
