@@ -42,6 +42,47 @@ pub fn always() -> ClaimFilter {
     ClaimFilter::And(Vec::new())
 }
 
+/// `filter` with the constant parts folded: an AND with a part that never matches never
+/// matches, an OR of parts that never match never matches, and so on. A domain whose filter
+/// folds to [`never`] is not asked at all.
+pub fn simplify(filter: ClaimFilter) -> ClaimFilter {
+    let is_never = |f: &ClaimFilter| matches!(f, ClaimFilter::Or(p) if p.is_empty());
+    let is_always = |f: &ClaimFilter| matches!(f, ClaimFilter::And(p) if p.is_empty());
+    match filter {
+        ClaimFilter::And(parts) => {
+            let parts: Vec<ClaimFilter> = parts.into_iter().map(simplify).filter(|p| !is_always(p)).collect();
+            if parts.iter().any(is_never) {
+                never()
+            } else if parts.len() == 1 {
+                parts.into_iter().next().unwrap_or_else(always)
+            } else {
+                ClaimFilter::And(parts)
+            }
+        }
+        ClaimFilter::Or(parts) => {
+            let parts: Vec<ClaimFilter> = parts.into_iter().map(simplify).filter(|p| !is_never(p)).collect();
+            if parts.iter().any(is_always) {
+                always()
+            } else if parts.len() == 1 {
+                parts.into_iter().next().unwrap_or_else(never)
+            } else {
+                ClaimFilter::Or(parts)
+            }
+        }
+        ClaimFilter::Not(inner) => match simplify(*inner) {
+            f if is_never(&f) => always(),
+            f if is_always(&f) => never(),
+            f => ClaimFilter::Not(Box::new(f)),
+        },
+        other => other,
+    }
+}
+
+/// Whether a (simplified) filter never matches.
+pub fn is_never(filter: &ClaimFilter) -> bool {
+    matches!(filter, ClaimFilter::Or(p) if p.is_empty())
+}
+
 /// Rewrites `filter` for the secondary domain whose prefix is `prefix` (`LDAP/`): every
 /// comparison on the name claim of `kind` becomes one on the stored name, exactly equivalent.
 pub fn for_domain(filter: &ClaimFilter, kind: ResourceKind, prefix: &str) -> ClaimFilter {
@@ -239,6 +280,16 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn constant_parts_fold_away() {
+        let eq = || cmp(CompareOp::Eq, "x");
+        assert!(is_never(&simplify(ClaimFilter::And(vec![eq(), never()]))));
+        assert_eq!(simplify(ClaimFilter::Or(vec![never(), eq()])), eq());
+        assert_eq!(simplify(ClaimFilter::Not(Box::new(never()))), always());
+        assert!(is_never(&simplify(ClaimFilter::Not(Box::new(ClaimFilter::Or(vec![always(), eq()]))))));
+        assert_eq!(simplify(ClaimFilter::And(vec![always(), eq()])), eq());
     }
 
     #[test]

@@ -175,10 +175,22 @@ impl Homes {
     }
 }
 
+/// Which domains have groups with members of other domains, as last asked (a store is asked
+/// again after [`FOREIGN_TTL`]; a write of such a member through this router marks its domain
+/// at once). Saves asking every domain for the groups of every resource read.
+struct Foreign {
+    known: Mutex<HashMap<String, (bool, std::time::Instant)>>,
+}
+
+/// How long an answer of [`UserStore::holds_members_of_other_domains`] is trusted: another node
+/// may add such a member; its groups show here within this time.
+const FOREIGN_TTL: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// PRIMARY and the secondary domains behind one [`UserStore`] (see the crate docs).
 pub struct Router {
     live: RwLock<Arc<Domains>>,
     homes: Homes,
+    foreign: Foreign,
 }
 
 impl Router {
@@ -187,6 +199,33 @@ impl Router {
         Router {
             live: RwLock::new(Arc::new(Domains { primary, secondaries: Vec::new() })),
             homes: Homes { map: Mutex::new(HashMap::new()) },
+            foreign: Foreign { known: Mutex::new(HashMap::new()) },
+        }
+    }
+
+    /// Whether domain `j` may have groups with members of other domains.
+    async fn holds_foreign(&self, d: &Domains, j: usize) -> StoreResult<bool> {
+        let store = d.store(j);
+        if !store.keeps_every_claim() {
+            return Ok(false);
+        }
+        let name = d.name(j);
+        if let Ok(known) = self.foreign.known.lock()
+            && let Some((holds, at)) = known.get(name)
+            && (*holds || at.elapsed() < FOREIGN_TTL)
+        {
+            return Ok(*holds);
+        }
+        let holds = store.holds_members_of_other_domains().await.map_err(|e| d.wrap(j, e))?;
+        if let Ok(mut known) = self.foreign.known.lock() {
+            known.insert(name.to_owned(), (holds, std::time::Instant::now()));
+        }
+        Ok(holds)
+    }
+
+    fn mark_foreign(&self, name: &str) {
+        if let Ok(mut known) = self.foreign.known.lock() {
+            known.insert(name.to_owned(), (true, std::time::Instant::now()));
         }
     }
 
@@ -293,6 +332,7 @@ impl Router {
                 }
             }
             let Some((j, kind)) = found else { return Err(d.wrap(i, e)) };
+            self.mark_foreign(d.name(i));
             let mut marked = false;
             for m in members.iter_mut().filter(|m| m.id == *id && m.domain.is_none()) {
                 m.domain = Some(d.name(j).to_owned());
@@ -309,7 +349,10 @@ impl Router {
     /// members of other domains.
     async fn foreign_memberships(&self, d: &Domains, home: usize, id: &str) -> StoreResult<Vec<Membership>> {
         let mut out = Vec::new();
-        for j in (0..d.count()).filter(|j| *j != home && d.store(*j).keeps_every_claim()) {
+        for j in (0..d.count()).filter(|j| *j != home) {
+            if !self.holds_foreign(d, j).await? {
+                continue;
+            }
             let groups = d.store(j).memberships(id).await.map_err(|e| d.wrap(j, e))?;
             out.extend(d.outbound_memberships(j, groups));
         }
@@ -475,9 +518,13 @@ impl UserStore for Router {
         for i in asked {
             let prefix = d.prefix(i);
             let filter = match &prefix {
-                Some(p) => names::for_domain(&q.filter, q.kind, p),
+                Some(p) => names::simplify(names::for_domain(&q.filter, q.kind, p)),
                 None => q.filter.clone(),
             };
+            if names::is_never(&filter) {
+                // No name of this domain can match (`userName eq "kim"` in `LDAP`): not asked.
+                continue;
+            }
             let after = match &q.after {
                 None => None,
                 Some(pos) => match domain_after(pos, i, prefix.as_deref().filter(|_| by_name), descending) {
@@ -569,11 +616,13 @@ impl UserStore for Router {
             let store = d.store(j);
             // Stores that keep members of other domains answer for every id; a directory only
             // for its own.
-            let asked: Vec<usize> = if store.keeps_every_claim() {
+            // A store with members of other domains answers for every id; any other for its
+            // own (an id of unknown home is PRIMARY's).
+            let asked: Vec<usize> = if self.holds_foreign(&d, j).await? {
                 (0..ids.len()).collect()
             } else {
                 (0..ids.len())
-                    .filter(|&k| self.homes.get(&ids[k]).is_some_and(|h| d.index_of(&h) == Some(j)))
+                    .filter(|&k| self.homes.get(&ids[k]).and_then(|h| d.index_of(&h)).unwrap_or(0) == j)
                     .collect()
             };
             if asked.is_empty() {

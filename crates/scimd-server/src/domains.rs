@@ -433,6 +433,9 @@ pub struct Lazy {
     config: DomainConfig,
     data_dir: PathBuf,
     map: SyncMutex<DomainMap>,
+    /// The connected store: read without waiting on every call once set.
+    ready: RwLock<Option<Arc<dyn UserStore>>>,
+    /// Held while connecting, so that one caller connects and the others wait for it.
     store: Mutex<Option<Arc<dyn UserStore>>>,
     last_try: SyncMutex<Option<(Instant, String)>>,
 }
@@ -445,6 +448,7 @@ impl Lazy {
             config,
             data_dir,
             map: SyncMutex::new(map),
+            ready: RwLock::new(None),
             store: Mutex::new(None),
             last_try: SyncMutex::new(None),
         }
@@ -464,6 +468,9 @@ impl Lazy {
     }
 
     async fn connected(&self) -> StoreResult<Arc<dyn UserStore>> {
+        if let Some(store) = read(&self.ready).as_ref() {
+            return Ok(store.clone());
+        }
         let mut guard = self.store.lock().await;
         if let Some(store) = guard.as_ref() {
             return Ok(store.clone());
@@ -478,6 +485,7 @@ impl Lazy {
         match crate::stores::open(&self.config, &self.data_dir, map).await {
             Ok(store) => {
                 *guard = Some(store.clone());
+                *write(&self.ready) = Some(store.clone());
                 Ok(store)
             }
             Err(e) => {
@@ -535,6 +543,9 @@ impl UserStore for Lazy {
     }
     async fn forget_member(&self, id: &str) -> StoreResult<()> {
         self.connected().await?.forget_member(id).await
+    }
+    async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
+        self.connected().await?.holds_members_of_other_domains().await
     }
     async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
         self.connected().await?.remove_claim(kind, claim).await

@@ -334,6 +334,16 @@ pub(crate) async fn explain(client: &mut Object, query: &StoreQuery) -> OpResult
     Ok(lines.join("\n"))
 }
 
+/// Whether any group has a member of another domain (one index-less probe that stops at the
+/// first such row).
+pub(crate) async fn holds_members_of_other_domains(client: &Object) -> OpResult<bool> {
+    let stmt = client
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM members WHERE domain IS NOT NULL)")
+        .await
+        .map_err(from_pg)?;
+    client.query_one(&stmt, &[]).await.map_err(from_pg)?.try_get(0).map_err(from_pg)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -168,6 +168,11 @@ impl UserStore for PgStore {
         read::get_with_memberships(&client, kind, id).await.map_err(settle)
     }
 
+    async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
+        let client = self.client().await?;
+        read::holds_members_of_other_domains(&client).await.map_err(settle)
+    }
+
     async fn forget_member(&self, id: &str) -> StoreResult<()> {
         let now = OffsetDateTime::now_utc();
         write_retrying!(self, |client| write::forget_member(&mut client, id, now))

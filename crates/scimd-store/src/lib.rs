@@ -294,6 +294,12 @@ pub trait UserStore: Send + Sync + 'static {
         Err(StoreError::Unsupported("removing a claim from every resource".into()))
     }
 
+    /// Whether any group of this store has a member of another domain: the router asks the
+    /// other stores for the groups of a resource only where this holds.
+    async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
+        Ok(false)
+    }
+
     /// Whether the store keeps every claim (SQL stores) or only those its attribute map names
     /// (directories).
     fn keeps_every_claim(&self) -> bool {

@@ -285,6 +285,10 @@ pub(super) async fn create_resource(
         super::managed::password_set(&mut claims, now);
     }
     let mut new = NewResource { id: uuid::Uuid::new_v4().to_string(), kind, claims, members, now };
+    if !password_set {
+        return state.store.create(new).await.map_err(|e| store_error(kind, None, e));
+    }
+    // A directory without an attribute for the password stamp takes the user without it.
     match state.store.create(new.clone()).await {
         Err(e) if super::managed::unmapped_stamp(&e) => {
             new.claims.remove(super::managed::LAST_PASSWORD_UPDATE_TIME);

@@ -256,6 +256,17 @@ impl UserStore for SqliteStore {
         self.readers.run(move |conn| read::query(conn, &query)).await
     }
 
+    async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
+        self.readers
+            .run_inline(|conn| {
+                conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM external_members)")
+                    .map_err(from_sqlite)?
+                    .query_row([], |row| row.get::<_, bool>(0))
+                    .map_err(from_sqlite)
+            })
+            .await
+    }
+
     async fn forget_member(&self, id: &str) -> StoreResult<()> {
         let id = id.to_owned();
         let now = OffsetDateTime::now_utc();
