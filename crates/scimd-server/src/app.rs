@@ -114,17 +114,10 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
+/// Ready when the PRIMARY store answers. A secondary domain that is down does not make the
+/// node unready: its requests get 503 naming it, and every other request is served.
 async fn ready(State(state): State<SharedState>) -> Response {
-    let probe = scimd_store::StoreQuery {
-        kind: scimd_core::ResourceKind::User,
-        filter: scimd_store::ClaimFilter::All,
-        offset: 0,
-        limit: 0,
-        with_members: false,
-        sort: None,
-        after: None,
-    };
-    match state.store.query(&probe).await {
+    match state.settings.load_setting(crate::domains::DOMAINS_KEY).await {
         Ok(_) => "ready".into_response(),
         Err(e) => ApiError::from(ScimError::status(503, format!("the PRIMARY store is not ready: {e}")))
             .into_response(),

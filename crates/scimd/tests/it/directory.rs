@@ -271,6 +271,8 @@ async fn unmapped_read_only_and_unreachable_domains_get_clear_errors_and_leave_o
     );
     let pinned = s.get(&format!("/Users?filter={}", urlencode("userName eq \"LDAP/kim\""))).await;
     assert_eq!(pinned.body["totalResults"], 1, "a query pinned to a live domain: {}", pinned.text);
+    let ready = crate::harness::send(s.raw().get(format!("{}/readyz", s.root))).await;
+    assert_eq!(ready.status, StatusCode::OK, "a secondary domain that is down leaves the node ready");
 }
 
 #[tokio::test]
