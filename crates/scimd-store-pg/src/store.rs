@@ -53,6 +53,15 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("scimd");
         }
+        // Generic plans: the store's statements are built so that a generic plan uses the
+        // indexes (tests/pg/indexes.rs checks it). Left to itself, PostgreSQL keeps planning
+        // some of them anew at every execution (custom plans), which cost ten times the
+        // execution of an indexed lookup. Options the URL gives come after, and win.
+        let options = match config.get_options() {
+            Some(given) => format!("-c plan_cache_mode=force_generic_plan {given}"),
+            None => "-c plan_cache_mode=force_generic_plan".to_owned(),
+        };
+        config.options(&options);
         let manager =
             Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
