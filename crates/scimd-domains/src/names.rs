@@ -44,7 +44,7 @@ pub fn always() -> ClaimFilter {
 
 /// `filter` with the constant parts folded: an AND with a part that never matches never
 /// matches, an OR of parts that never match never matches, and so on. A domain whose filter
-/// folds to [`never`] is not asked at all.
+/// folds to [`never()`] is not asked at all.
 pub fn simplify(filter: ClaimFilter) -> ClaimFilter {
     let is_never = |f: &ClaimFilter| matches!(f, ClaimFilter::Or(p) if p.is_empty());
     let is_always = |f: &ClaimFilter| matches!(f, ClaimFilter::And(p) if p.is_empty());

@@ -59,6 +59,12 @@ pub struct LdapConfig {
     /// The LDAP filter that selects groups (default: `(objectClass=<first group class>)`).
     #[serde(default)]
     pub group_filter: Option<String>,
+    /// The attribute in which the directory keeps the groups an entry is a direct member of
+    /// (OpenLDAP's memberof overlay, Active Directory): read with the entries of a query so
+    /// that the groups of an entry in none cost no search. Trusted only once checked (see the
+    /// crate's Limits); empty: never read, the groups are always searched.
+    #[serde(default = "default_member_of")]
+    pub member_of_attribute: String,
     /// An integer attribute that gives entries their creation order (`uSNCreated` in Active
     /// Directory). `None`: the time in the entry's version-1 `entryUUID` (OpenLDAP).
     #[serde(default)]
@@ -100,6 +106,9 @@ fn default_group_rdn() -> String {
 fn default_member() -> String {
     "member".to_owned()
 }
+fn default_member_of() -> String {
+    "memberOf".to_owned()
+}
 fn default_pool_size() -> usize {
     4
 }
@@ -133,6 +142,7 @@ impl LdapConfig {
             user_rdn_attribute: default_user_rdn(),
             group_rdn_attribute: default_group_rdn(),
             member_attribute: default_member(),
+            member_of_attribute: default_member_of(),
             empty_group_member: None,
             user_filter: None,
             group_filter: None,
@@ -206,6 +216,7 @@ mod tests {
         assert_eq!(c.member_attribute, "uniqueMember");
         assert!(c.start_tls);
         assert_eq!(c.max_candidates, 10_000);
+        assert_eq!(c.member_of_attribute, "memberOf");
         assert!(!format!("{c:?}").contains("s3cret"));
         assert!(toml::from_str::<LdapConfig>("url = \"x\"\nfoo = 1").is_err());
     }

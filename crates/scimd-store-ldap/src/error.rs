@@ -8,6 +8,7 @@ use scimd_store::{ResourceKind, StoreError};
 /// RFC 4511 Appendix A result codes the store branches on.
 pub(crate) mod rc {
     pub(crate) const SIZE_LIMIT_EXCEEDED: u32 = 4;
+    pub(crate) const ADMIN_LIMIT_EXCEEDED: u32 = 11;
     pub(crate) const NO_SUCH_ATTRIBUTE: u32 = 16;
     pub(crate) const UNDEFINED_ATTRIBUTE_TYPE: u32 = 17;
     pub(crate) const CONSTRAINT_VIOLATION: u32 = 19;

@@ -15,10 +15,12 @@
 //!
 //! # Layout
 //! - [`config`]: [`LdapConfig`], read from the server's TOML.
-//! - [`preset`]: [`Preset`]s (`presets/*.json`) and [`domain_map`], which types their rows.
+//! - [`preset`](mod@preset): [`Preset`]s (`presets/*.json`) and [`domain_map`], which types their rows.
 //! - `store`: [`LdapStore`], connecting and the [`scimd_store::UserStore`] implementation.
 //! - `search`: searches (paged, bounded) and point reads; `query`: filter, order and page;
-//!   `members`: members and nested memberships; `write`: create, replace, members, delete.
+//!   `members`: members and nested memberships; `member_of`: the directory's `memberOf`, when
+//!   it is trusted, and the users a query noted for the memberships asked next; `write`:
+//!   create, replace, members, delete.
 //! - `entry`: the layout of a kind, claims to attribute values and back, ids, times, versions.
 //! - [`filter`]: the RFC 4515 compiler and its exactness rules; `schema`: the directory's
 //!   matching rules and syntaxes; `dn`: RFC 4514 names.
@@ -37,12 +39,21 @@
 //! - Conditional writes are atomic where the directory supports the assertion control
 //!   (OpenLDAP); elsewhere (Active Directory) they are checked, then written.
 //! - Members must be entries of this directory: members of other domains are refused.
+//! - `memberOf` (`member_of_attribute`) spares the search for the groups of an entry in none.
+//!   It is trusted once a member of one of the domain's groups was read with it naming that
+//!   group, never once one was read without; while no group of the domain has a member it is
+//!   trusted, checked again every 5 s and after each member write through this store: where
+//!   the directory does not keep it, a member written by another tool into the domain's first
+//!   group with members may be missed in its groups for those seconds.
+//! - A query's exact filter with more matches than `page_size` reads up to a page of entries
+//!   whole before reading the ids of every match.
 
 pub mod config;
 mod dn;
 mod entry;
 mod error;
 pub mod filter;
+mod member_of;
 mod members;
 mod pool;
 pub mod preset;

@@ -251,7 +251,12 @@ impl LdapStore {
     /// The groups the resource `id` belongs to, directly or through nested groups, in the
     /// groups' creation order; a group reached both ways is direct; cycles end (each group is
     /// visited once) and the resource itself is left out.
+    /// A query's fresh note of `id` (`member_of`) spares finding its DN, and where `memberOf`
+    /// is trusted and names no group, any search.
     pub(crate) async fn memberships_of_id(&self, id: &str) -> StoreResult<Vec<Membership>> {
+        if let Some(groups) = self.noted_memberships(id).await? {
+            return Ok(groups);
+        }
         let Some(start) = self.dn_of_id(id).await? else { return Ok(Vec::new()) };
         self.memberships_of_dn(&start).await
     }

@@ -6,12 +6,18 @@
 //!   these do not have) by id. A sort key (RFC 7644 §3.4.2.3) orders first, values compared as
 //!   the SQL stores do (no value last ascending and first descending; numbers before text;
 //!   text folded unless caseExact; dateTimes as instants).
-//! - **Exact filters, creation order.** One paged search (RFC 2696) reads the id (and
-//!   sequence) of every match: the total, and the page's entries, read by DN. No bound: no
-//!   candidate is examined in memory. A query for the total alone reads no attribute (`1.1`).
+//! - **Exact filters, creation order.** One request reads the matches whole, at most a page
+//!   of the directory's results (`page_size`, by the size limit): if that was every match, it
+//!   is the total and the page (one search). Past a page (and for a filter on every entry of
+//!   the kind, which is not tried), one paged search (RFC 2696) reads the id (and sequence) of
+//!   every match: the total, and the page's entries, read by DN unless the first request read
+//!   them. No bound: no candidate is examined in memory. A query for the total alone reads no
+//!   attribute (`1.1`).
 //! - **Everything else** (a filter the directory answers with a superset, a sort key): the
 //!   candidates are read whole, at most `max_candidates` of them (past that,
 //!   [`StoreError::TooMany`]), checked with `scimd_claims::eval` and ordered in memory.
+//! - **Groups.** Users are read with `memberOf` where the directory may keep it; each user on
+//!   the page is noted for the memberships asked next (`member_of`).
 //! - **Keyset cursors.** A position is the sort value and the sequence of the last resource
 //!   seen; the next page starts after it in the order above, so a walk sees each resource that
 //!   stays (and keeps its sort value) once. A position whose sequence is not unique among the
@@ -19,6 +25,7 @@
 //!   with a wrong page.
 
 use std::cmp::Ordering;
+use std::collections::HashMap;
 
 use futures_util::StreamExt as _;
 use ldap3::Scope;
@@ -32,7 +39,8 @@ use scimd_store::{
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use crate::entry::Decoded;
+use crate::dn;
+use crate::entry::{Decoded, RawEntry};
 use crate::filter::{Cx, member_ids};
 use crate::members::{id_of, seq_of};
 use crate::search::stored;
@@ -66,6 +74,10 @@ struct Row {
     id: String,
     item: Option<(Decoded, Option<Vec<scimd_store::Member>>)>,
     dn: String,
+    /// Whether its memberOf names a group (users, where read).
+    in_a_group: Option<bool>,
+    /// The entry whole, read but not decoded yet.
+    raw: Option<RawEntry>,
 }
 
 impl LdapStore {
@@ -94,32 +106,65 @@ impl LdapStore {
             ));
         }
 
+        // Users' memberOf, read with them for the memberships asked next (`member_of`).
+        let member_of = match q.kind {
+            ResourceKind::User => self.member_of_attr().map(str::to_owned),
+            ResourceKind::Group => None,
+        };
+        let in_a_group = |e: &RawEntry| member_of.as_deref().map(|a| crate::member_of::in_a_group(e, a));
+        let mut whole = self.read_attrs(layout, q.kind == ResourceKind::Group && q.with_members);
+        whole.extend(member_of.clone());
+
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
-            // The total, and the ids and sequence of every match, from one paged search.
-            let mut attrs = if q.limit == 0 && q.after.is_none() {
-                vec!["1.1".to_owned()]
-            } else {
-                vec![layout.id_attr.clone(), layout.created_attr.clone()]
-            };
-            if let Some(s) = &layout.seq_attr
-                && attrs[0] != "1.1"
-            {
-                attrs.push(s.clone());
-            }
-            let entries = self.search(&layout.base, Scope::Subtree, &filter, &attrs, None).await?;
-            if attrs[0] == "1.1" {
+            if q.limit == 0 && q.after.is_none() {
+                // The total alone: no attribute read.
+                let entries =
+                    self.search(&layout.base, Scope::Subtree, &filter, &["1.1".to_owned()], None).await?;
                 return Ok(Page { total: entries.len() as u64, items: Vec::new(), keys: Vec::new() });
             }
-            entries
-                .into_iter()
-                .filter_map(|e| {
-                    let id = id_of(&e, layout)?;
-                    Some(Row { seq: seq_of(&e, layout, &id), key: None, id, item: None, dn: e.dn })
+            // The matches whole in one request, if they fit in a page (not tried for every
+            // entry of the kind, which rarely do).
+            let (probed, complete) = if compiled.filter == "(objectClass=*)" {
+                (Vec::new(), false)
+            } else {
+                let page_size = u64::from(self.config.page_size);
+                self.probe(&layout.base, &filter, &whole, page_size).await?
+            };
+            let row = |e: RawEntry, keep: bool| {
+                let id = id_of(&e, layout)?;
+                Some(Row {
+                    seq: seq_of(&e, layout, &id),
+                    key: None,
+                    id,
+                    item: None,
+                    dn: e.dn.clone(),
+                    in_a_group: None,
+                    raw: keep.then_some(e),
                 })
-                .collect()
+            };
+            if complete {
+                probed.into_iter().filter_map(|e| row(e, true)).collect()
+            } else {
+                // More than a page: the ids (and sequence) of every match from one paged
+                // search; the entries the probe read are not read again.
+                let mut attrs = vec![layout.id_attr.clone(), layout.created_attr.clone()];
+                attrs.extend(layout.seq_attr.clone());
+                let mut read: HashMap<String, RawEntry> =
+                    probed.into_iter().map(|e| (dn::normalize(&e.dn), e)).collect();
+                let entries = self.search(&layout.base, Scope::Subtree, &filter, &attrs, None).await?;
+                entries
+                    .into_iter()
+                    .filter_map(|e| {
+                        let mut r = row(e, false)?;
+                        r.raw = read.remove(&dn::normalize(&r.dn));
+                        Some(r)
+                    })
+                    .collect()
+            }
         } else {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
-            let attrs = self.read_attrs(layout, with_members);
+            let mut attrs = self.read_attrs(layout, with_members);
+            attrs.extend(member_of.clone());
             let entries = self
                 .search(&layout.base, Scope::Subtree, &filter, &attrs, Some(self.config.max_candidates))
                 .await?;
@@ -161,6 +206,8 @@ impl LdapStore {
                     id: d.id.clone(),
                     dn: d.dn.clone(),
                     item: Some((d, members)),
+                    in_a_group: in_a_group(e),
+                    raw: None,
                 });
             }
             rows
@@ -184,19 +231,16 @@ impl LdapStore {
         let end = start.saturating_add(usize::try_from(q.limit).unwrap_or(usize::MAX)).min(rows.len());
         let page: Vec<Row> = rows.drain(start..end).collect();
 
-        // Entries not read yet (exact filters) are read by DN, in parallel, in page order.
+        // Entries not read yet (exact filters, more than a page of them) are read by DN, in
+        // parallel, in page order.
+        let whole = &attr_refs(&whole);
+        let in_a_group = &in_a_group;
         let reads = futures_util::stream::iter(page.into_iter().map(|row| async move {
-            let item = match row.item {
-                Some(item) => Some(item),
-                None => match self
-                    .search_base(
-                        &row.dn,
-                        "(objectClass=*)",
-                        &attr_refs(&self.read_attrs(layout, q.with_members)),
-                    )
-                    .await?
-                {
-                    Some(e) => Some((self.decode(layout, &e)?, None)),
+            let item = match (row.item, row.raw) {
+                (Some(item), _) => Some((item, row.in_a_group)),
+                (None, Some(e)) => Some(((self.decode(layout, &e)?, None), in_a_group(&e))),
+                (None, None) => match self.search_base(&row.dn, "(objectClass=*)", whole).await? {
+                    Some(e) => Some(((self.decode(layout, &e)?, None), in_a_group(&e))),
                     // Deleted since the search: not on the page.
                     None => None,
                 },
@@ -209,12 +253,15 @@ impl LdapStore {
         let mut items = Vec::new();
         let mut keys = Vec::new();
         for read in reads {
-            let Some((seq, key, (d, members))) = read? else { continue };
+            let Some((seq, key, ((d, members), in_a_group))) = read? else { continue };
             let members = match (q.kind, q.with_members, members) {
                 (ResourceKind::Group, true, Some(m)) => Some(m),
                 (ResourceKind::Group, true, None) => Some(self.members_of_dns(&d.member_dns).await?),
                 _ => None,
             };
+            if q.kind == ResourceKind::User {
+                self.member_of.note(&d.id, &d.dn, in_a_group);
+            }
             keys.push(Keyset { key, seq });
             items.push(stored(q.kind, d, members));
         }
@@ -361,7 +408,7 @@ mod tests {
     use super::*;
 
     fn row(seq: i64, key: Option<SortValue>) -> Row {
-        Row { seq, key, id: format!("i{seq}"), item: None, dn: String::new() }
+        Row { seq, key, id: format!("i{seq}"), item: None, dn: String::new(), in_a_group: None, raw: None }
     }
 
     /// RFC 7644 §3.4.2.3: missing values last ascending, first descending; ties by creation.

@@ -1,15 +1,28 @@
-//! Reads: searches (paged, bounded, retried once on a new connection when the old one broke)
-//! and reads of one resource.
+//! Reads: searches (paged, bounded, retried once on a new connection when the old one broke),
+//! probes (one request, at most a page of entries, saying whether that was all) and reads of
+//! one resource.
 
 use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::result::LdapError;
-use ldap3::{Ldap, Scope};
+use ldap3::{Ldap, Scope, SearchOptions};
 use scimd_store::{ResourceKind, StoreError, StoreResult, StoredResource};
 
 use crate::entry::{Decoded, Layout, RawEntry, decode, parse_entry};
 use crate::error::{self, rc};
 use crate::filter::id_assertion;
 use crate::store::LdapStore;
+
+/// How many entries a search may return.
+#[derive(Debug, Clone, Copy)]
+enum Bound {
+    /// All of them (paged).
+    All,
+    /// At most this many (paged); past it, [`StoreError::TooMany`].
+    Refuse(u64),
+    /// At most this many, in one request with the size limit (RFC 4511 §4.5.1.5) instead of
+    /// paging; past it, the entries read and `false`.
+    Stop(u64),
+}
 
 /// Why one search attempt failed.
 enum Failure {
@@ -55,11 +68,47 @@ impl LdapStore {
         attrs: &[String],
         limit: Option<u64>,
     ) -> StoreResult<Vec<RawEntry>> {
+        let bound = match limit {
+            Some(l) => Bound::Refuse(l),
+            None => Bound::All,
+        };
+        Ok(self.search_bounded(base, scope, filter, attrs, bound).await?.0)
+    }
+
+    /// The entries under `base` matching `filter`, with `attrs`, if there are at most `limit`
+    /// of them: one search request, and whether it returned every match (if not, the entries
+    /// it did return, in the directory's order). A directory's own size limit below `limit`
+    /// also reads as not every match.
+    pub(crate) async fn probe(
+        &self,
+        base: &str,
+        filter: &str,
+        attrs: &[String],
+        limit: u64,
+    ) -> StoreResult<(Vec<RawEntry>, bool)> {
+        self.search_bounded(base, Scope::Subtree, filter, attrs, Bound::Stop(limit)).await
+    }
+
+    /// The searches this store has sent since it connected (a paged search counts once, a
+    /// retry on a new connection again): for tests and metrics.
+    pub fn searches_sent(&self) -> u64 {
+        self.searches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn search_bounded(
+        &self,
+        base: &str,
+        scope: Scope,
+        filter: &str,
+        attrs: &[String],
+        bound: Bound,
+    ) -> StoreResult<(Vec<RawEntry>, bool)> {
         let mut last = None;
         for _ in 0..2 {
             let (slot, ldap) = self.connection().await?;
-            match self.search_once(ldap, base, scope, filter, attrs, limit).await {
-                Ok(entries) => return Ok(entries),
+            self.searches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match self.search_once(ldap, base, scope, filter, attrs, bound).await {
+                Ok(found) => return Ok(found),
                 Err(Failure::Store(e)) => return Err(e),
                 Err(Failure::Connection(e)) => {
                     last = Some(self.client_error(slot, e).await);
@@ -76,8 +125,8 @@ impl LdapStore {
         scope: Scope,
         filter: &str,
         attrs: &[String],
-        limit: Option<u64>,
-    ) -> Result<Vec<RawEntry>, Failure> {
+        bound: Bound,
+    ) -> Result<(Vec<RawEntry>, bool), Failure> {
         let lift = |e: LdapError| {
             if error::is_connection_error(&e) {
                 Failure::Connection(e)
@@ -86,7 +135,17 @@ impl LdapStore {
             }
         };
         let mut adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new())];
-        if self.controls.paged && scope != Scope::Base {
+        let limit = match bound {
+            Bound::All => None,
+            Bound::Refuse(l) => Some(l),
+            Bound::Stop(l) => {
+                ldap.with_search_options(
+                    SearchOptions::new().sizelimit(i32::try_from(l.max(1)).unwrap_or(i32::MAX)),
+                );
+                None
+            }
+        };
+        if self.controls.paged && scope != Scope::Base && !matches!(bound, Bound::Stop(_)) {
             let size = i32::try_from(self.config.page_size).unwrap_or(i32::MAX);
             adapters.push(Box::new(PagedResults::new(size)));
         }
@@ -126,8 +185,11 @@ impl LdapStore {
         }
         let res = stream.finish().await;
         match res.rc {
-            0 => Ok(out),
-            rc::NO_SUCH_OBJECT => Ok(Vec::new()),
+            0 => Ok((out, true)),
+            rc::NO_SUCH_OBJECT => Ok((Vec::new(), true)),
+            rc::SIZE_LIMIT_EXCEEDED | rc::ADMIN_LIMIT_EXCEEDED if matches!(bound, Bound::Stop(_)) => {
+                Ok((out, false))
+            }
             rc::SIZE_LIMIT_EXCEEDED => {
                 Err(Failure::Store(StoreError::TooMany { limit: limit.unwrap_or(out.len() as u64) }))
             }
@@ -191,6 +253,34 @@ impl LdapStore {
         let decoded = self.decode(layout, &entry)?;
         let members = if with_members { Some(self.members_of_dns(&decoded.member_dns).await?) } else { None };
         Ok(Some(stored(kind, decoded, members)))
+    }
+}
+
+impl LdapStore {
+    /// The resource `id` and its groups: one search where the directory's `memberOf` says the
+    /// entry is in no group (`member_of`), else its groups searched from its DN.
+    pub(crate) async fn get_resource_with_memberships(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> StoreResult<Option<(StoredResource, Vec<scimd_store::Membership>)>> {
+        let layouts = self.layouts();
+        let layout = layouts.of(kind);
+        let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
+        let filter = format!("(&{}({}={assertion}))", layout.kind_filter, layout.id_attr);
+        let mut attrs = self.read_attrs(layout, false);
+        let member_of = self.member_of_attr().map(str::to_owned);
+        attrs.extend(member_of.clone());
+        let mut found = self.search(&layout.base, Scope::Subtree, &filter, &attrs, Some(16)).await?;
+        let Some(entry) = found.pop() else { return Ok(None) };
+        let decoded = self.decode(layout, &entry)?;
+        let in_no_group = member_of.is_some_and(|a| !crate::member_of::in_a_group(&entry, &a));
+        let groups = if in_no_group && self.member_of_trusted().await {
+            Vec::new()
+        } else {
+            self.memberships_of_dn(&decoded.dn).await?
+        };
+        Ok(Some((stored(kind, decoded, None), groups)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`LdapStore`]: connecting, the attribute map in force, and the [`UserStore`] operations,
 //! which live in `search` (reads), `members`, `query` and `write`.
 
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
@@ -11,6 +12,7 @@ use scimd_store::{
 
 use crate::config::LdapConfig;
 use crate::entry::Layout;
+use crate::member_of::MemberOf;
 use crate::pool::Pool;
 use crate::schema::DirSchema;
 
@@ -65,6 +67,9 @@ pub struct LdapStore {
     pub(crate) schema: DirSchema,
     pub(crate) controls: Controls,
     layouts: RwLock<Arc<Layouts>>,
+    /// Searches sent ([`LdapStore::searches_sent`]).
+    pub(crate) searches: AtomicU64,
+    pub(crate) member_of: MemberOf,
 }
 
 impl std::fmt::Debug for LdapStore {
@@ -94,12 +99,17 @@ impl LdapStore {
             schema: DirSchema::default(),
             controls: Controls::default(),
             layouts: RwLock::new(Arc::new(Layouts::new(domain_name, &map, &config, &DirSchema::default())?)),
+            searches: AtomicU64::new(0),
+            member_of: MemberOf::new("", false),
         };
         let (schema, controls) = store.read_root().await?;
         let layouts = Layouts::new(domain_name, &map, &config, &schema)?;
         store.schema = schema;
         store.controls = controls;
         store.layouts = RwLock::new(Arc::new(layouts));
+        let member_of = &store.config.member_of_attribute;
+        let known = !store.schema.is_known() || store.schema.get(member_of).is_some();
+        store.member_of = MemberOf::new(member_of, known);
         Ok(store)
     }
 
@@ -152,7 +162,12 @@ impl LdapStore {
 #[async_trait]
 impl UserStore for LdapStore {
     async fn create(&self, new: NewResource) -> StoreResult<StoredResource> {
-        self.create_entry(new).await
+        let adds_members = !new.members.is_empty();
+        let created = self.create_entry(new).await;
+        if adds_members {
+            self.member_of.members_written();
+        }
+        created
     }
 
     async fn get(
@@ -165,15 +180,26 @@ impl UserStore for LdapStore {
     }
 
     async fn replace(&self, replacement: Replacement) -> StoreResult<StoredResource> {
-        self.replace_entry(replacement).await
+        let adds_members = replacement.members.as_ref().is_some_and(|m| !m.is_empty());
+        let replaced = self.replace_entry(replacement).await;
+        // A rename changes the DN a query noted.
+        self.member_of.forget();
+        if adds_members {
+            self.member_of.members_written();
+        }
+        replaced
     }
 
     async fn change_members(&self, change: MemberChange) -> StoreResult<StoredResource> {
-        self.change_group_members(change).await
+        let changed = self.change_group_members(change).await;
+        self.member_of.members_written();
+        changed
     }
 
     async fn delete(&self, kind: ResourceKind, id: &str, expected_version: Option<u64>) -> StoreResult<()> {
-        self.delete_entry(kind, id, expected_version).await
+        let deleted = self.delete_entry(kind, id, expected_version).await;
+        self.member_of.forget();
+        deleted
     }
 
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
@@ -182,6 +208,20 @@ impl UserStore for LdapStore {
 
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         self.memberships_of_id(id).await
+    }
+
+    async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
+        use futures_util::StreamExt as _;
+        let lookups: Vec<_> = ids.iter().map(|id| self.memberships_of_id(id)).collect();
+        futures_util::stream::iter(lookups).buffered(16).collect::<Vec<_>>().await.into_iter().collect()
+    }
+
+    async fn get_with_memberships(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+    ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
+        self.get_resource_with_memberships(kind, id).await
     }
 
     fn keeps_every_claim(&self) -> bool {

@@ -77,11 +77,11 @@ pub struct AddAttribute {
     /// A reference type of a reference attribute (repeat for several; default external).
     #[arg(long = "reference-type", value_name = "TYPE")]
     reference_types: Vec<String>,
-    /// A sub-attribute of a complex attribute: NAME[:TYPE], or a JSON attribute definition
+    /// A sub-attribute of a complex attribute: NAME or NAME:TYPE, or a JSON attribute definition
     /// ('{"name": "serial", "caseExact": true}'). Repeat for several.
     #[arg(long = "sub-attribute", value_name = "SPEC")]
     sub_attributes: Vec<String>,
-    /// The local claim that keeps the values (default urn:scimd:claims:<name>).
+    /// The local claim that keeps the values (default urn:scimd:claims:NAME).
     #[arg(long, value_name = "URI")]
     local_claim: Option<String>,
     /// The schema URI (default: the custom extension).
