@@ -489,7 +489,10 @@ impl Lazy {
                 Ok(store)
             }
             Err(e) => {
-                let why = e.to_string();
+                let why = match &e {
+                    StoreError::Unavailable(m) => m.clone(),
+                    other => other.to_string(),
+                };
                 tracing::warn!(domain = self.config.name, "cannot open the store: {why}");
                 if let Ok(mut last) = self.last_try.lock() {
                     *last = Some((Instant::now(), why));
