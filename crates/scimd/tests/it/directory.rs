@@ -312,3 +312,46 @@ async fn a_primary_group_has_ldap_members() {
     r.assert_error(400, Some("invalidValue"));
     assert!(r.detail().contains("LDAP"), "{}", r.detail());
 }
+
+#[tokio::test]
+async fn a_mapping_in_the_config_file_applies_to_its_domain() {
+    // The same mappings as the admin API's, set in the config file ([domains.mapping]).
+    let subtree = ldap_subtree();
+    let toml = format!(
+        "{}[domains.mapping]\n\"urn:scimd:claims:title\" = \"description\"\n",
+        ldap_domain("CFG", &subtree, "")
+    );
+    let (s, _dir) = start(&toml);
+    let r = s.post("/Users", &kim("CFG/kim")).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    let entry = ldap_entry(&subtree, "kim");
+    assert!(entry.contains("description: Engineer") && !entry.contains("title:"), "{entry}");
+    let claim = s
+        .request(Method::GET, &format!("{}/admin/v1/claims/urn:scimd:claims:title", s.root), None, &[])
+        .await;
+    assert_eq!(claim.body["domains"]["CFG"], "description", "{}", claim.text);
+}
+
+#[test]
+fn a_domain_that_leaves_a_mandatory_claim_unmapped_is_refused_at_start() {
+    // DESIGN.md, Claim URIs: every store keeps the mandatory claims; the server does not start
+    // with a mapping that drops one, and says which.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scimd.toml");
+    std::fs::write(
+        &file,
+        "[[domains]]\nname = \"LDAP\"\ntype = \"ldap\"\n\
+         ldap = { url = \"ldap://127.0.0.1:1\", bind_dn = \"cn=x\", bind_secret = \"x\", user_base = \"ou=p\", group_base = \"ou=g\" }\n\
+         [domains.mapping]\n\"urn:scimd:claims:version\" = \"\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config", file.to_str().unwrap(), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("SCIMD_ADMIN_TOKEN", "t")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the server started");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("urn:scimd:claims:version") && err.contains("LDAP"), "{err}");
+}
