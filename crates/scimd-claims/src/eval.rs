@@ -20,9 +20,8 @@
 //!   inner filter.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::claims::{Claims, ID};
 use crate::filter::{ClaimFilter, ClaimPath, Collection, Column, MemberField};
@@ -173,16 +172,8 @@ fn member_value<'m>(member: &SubjectMember<'m>, field: MemberField) -> Option<&'
     }
 }
 
-/// RFC 7644 §3.4.2.2 `pr`: not null, not `""`, not `[]`, not an object of such.
-pub fn is_present(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(items) => items.iter().any(is_present),
-        Value::Object(map) => map.values().any(is_present),
-        Value::Bool(_) | Value::Number(_) => true,
-    }
-}
+/// The comparisons the SCIM evaluator makes, shared so that the two cannot drift apart.
+pub use scimd_core::filter::{cmp_numbers, compare_value as compare, is_present};
 
 fn compare_any(
     vals: &[Cow<'_, Value>],
@@ -191,198 +182,18 @@ fn compare_any(
     ty: AttrType,
     case_exact: bool,
 ) -> bool {
-    match (op, expected) {
-        // RFC 7643 §2.5: null is equivalent to unassigned.
-        (CompareOp::Eq, CompValue::Null) => !vals.iter().any(|v| is_present(v)),
-        (CompareOp::Ne, CompValue::Null) => vals.iter().any(|v| is_present(v)),
-        (_, CompValue::Null) => false,
-        // A missing attribute is not equal to anything.
-        (CompareOp::Ne, _) if vals.is_empty() => true,
-        (CompareOp::Ne, _) => vals.iter().any(|v| !compare(v, CompareOp::Eq, expected, ty, case_exact)),
-        _ => vals.iter().any(|v| compare(v, op, expected, ty, case_exact)),
-    }
-}
-
-/// One value against the filter's value (`ne` is the caller's).
-pub fn compare(actual: &Value, op: CompareOp, expected: &CompValue, ty: AttrType, case_exact: bool) -> bool {
-    match (ty, actual, expected) {
-        (AttrType::Boolean, Value::Bool(a), CompValue::Bool(b)) => op == CompareOp::Eq && a == b,
-        (AttrType::Integer | AttrType::Decimal, Value::Number(a), CompValue::Num(b)) => {
-            cmp_numbers(a, b).is_some_and(|ord| ordering_matches(op, ord))
-        }
-        (AttrType::DateTime, Value::String(a), CompValue::Str(b)) if !op.is_substring() => {
-            match (parse_instant(a), parse_instant(b)) {
-                (Some(a), Some(b)) => ordering_matches(op, a.cmp(&b)),
-                _ => compare_text(a, op, b, true),
-            }
-        }
-        (
-            AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime,
-            Value::String(a),
-            CompValue::Str(b),
-        ) => compare_text(a, op, b, case_exact),
-        _ => false,
-    }
-}
-
-fn ordering_matches(op: CompareOp, ord: Ordering) -> bool {
-    match op {
-        CompareOp::Eq => ord == Ordering::Equal,
-        CompareOp::Ne => ord != Ordering::Equal,
-        CompareOp::Gt => ord == Ordering::Greater,
-        CompareOp::Ge => ord != Ordering::Less,
-        CompareOp::Lt => ord == Ordering::Less,
-        CompareOp::Le => ord != Ordering::Greater,
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
-    }
-}
-
-fn compare_text(actual: &str, op: CompareOp, expected: &str, case_exact: bool) -> bool {
-    let (a, b): (Cow<'_, str>, Cow<'_, str>) = if case_exact {
-        (Cow::Borrowed(actual), Cow::Borrowed(expected))
-    } else {
-        (Cow::Owned(actual.to_lowercase()), Cow::Owned(expected.to_lowercase()))
-    };
-    match op {
-        CompareOp::Co => a.contains(b.as_ref()),
-        CompareOp::Sw => a.starts_with(b.as_ref()),
-        CompareOp::Ew => a.ends_with(b.as_ref()),
-        _ => ordering_matches(op, a.cmp(&b)),
-    }
-}
-
-/// Numbers compared exactly when both are integers, else as floating point.
-pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
-    let int = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
-    match (int(a), int(b)) {
-        (Some(x), Some(y)) => Some(x.cmp(&y)),
-        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
-    }
+    let vals: Vec<&Value> = vals.iter().map(|v| v.as_ref()).collect();
+    scimd_core::filter::matches_values(&vals, op, expected, ty, case_exact)
 }
 
 /// An instant: seconds since 1970-01-01T00:00:00Z and nanoseconds.
 pub type Instant = (i64, u32);
 
-/// An RFC 3339 date-time as an instant, as `time`'s `Rfc3339` parses it (any one separator
-/// between date and time, `Z` in either case, a leap second only as the last second of a month
-/// in UTC, read as the nanosecond before); one without an offset is taken as UTC, as the SCIM
-/// evaluator does.
+/// An RFC 3339 date-time as an instant, as the SCIM evaluator reads it (one without an offset
+/// is taken as UTC).
 pub fn parse_instant(s: &str) -> Option<Instant> {
-    parse_rfc3339(s.as_bytes(), false).or_else(|| parse_rfc3339(s.as_bytes(), true))
-}
-
-fn digits(b: &[u8], at: usize, n: usize) -> Option<u32> {
-    let part = b.get(at..at + n)?;
-    part.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
-    }
-}
-
-/// Days from 1970-01-01 to a civil date (proleptic Gregorian).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// `assume_utc`: the text has no offset (the evaluator's second try, with `Z` appended).
-fn parse_rfc3339(b: &[u8], assume_utc: bool) -> Option<Instant> {
-    let year = i64::from(digits(b, 0, 4)?);
-    (b.get(4) == Some(&b'-')).then_some(())?;
-    let month = digits(b, 5, 2)?;
-    (b.get(7) == Some(&b'-')).then_some(())?;
-    let day = digits(b, 8, 2)?;
-    if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    b.get(10)?; // any separator
-    let hour = digits(b, 11, 2)?;
-    (b.get(13) == Some(&b':')).then_some(())?;
-    let minute = digits(b, 14, 2)?;
-    (b.get(16) == Some(&b':')).then_some(())?;
-    let second = digits(b, 17, 2)?;
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut at = 19;
-    let mut nanos = 0u32;
-    if b.get(at) == Some(&b'.') {
-        at += 1;
-        let start = at;
-        let mut multiplier = 100_000_000u32;
-        while let Some(c) = b.get(at).filter(|c| c.is_ascii_digit()) {
-            nanos += u32::from(c - b'0') * multiplier;
-            multiplier /= 10;
-            at += 1;
-        }
-        if at == start {
-            return None;
-        }
-    }
-    let offset_seconds: i64 = if assume_utc {
-        0
-    } else {
-        match b.get(at) {
-            Some(b'Z' | b'z') => {
-                at += 1;
-                0
-            }
-            Some(&sign @ (b'+' | b'-')) => {
-                let oh = digits(b, at + 1, 2)?;
-                (b.get(at + 3) == Some(&b':')).then_some(())?;
-                let om = digits(b, at + 4, 2)?;
-                if oh > 23 || om > 59 {
-                    return None;
-                }
-                at += 6;
-                let total = i64::from(oh * 3600 + om * 60);
-                if sign == b'-' { -total } else { total }
-            }
-            _ => return None,
-        }
-    };
-    if at != b.len() {
-        return None;
-    }
-    let local = days_from_civil(year, month, day) * 86_400
-        + i64::from(hour) * 3600
-        + i64::from(minute) * 60
-        + i64::from(second.min(59));
-    let utc = local - offset_seconds;
-    if second == 60 {
-        // Only the last second of a month in UTC; read as the nanosecond before the next.
-        let (days, secs) = (utc.div_euclid(86_400), utc.rem_euclid(86_400));
-        let (y, m, d) = civil_from_days(days);
-        if secs != 86_399 || d != days_in_month(y, m) {
-            return None;
-        }
-        return Some((utc, 999_999_999));
-    }
-    Some((utc, nanos))
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    let t = scimd_core::filter::parse_date_time(s)?;
+    Some((t.unix_timestamp(), t.nanosecond()))
 }
 
 #[cfg(test)]
@@ -423,8 +234,7 @@ mod tests {
         assert_eq!(parse_instant("2024-01-01T00:00:00+24:00"), None);
         assert_eq!(parse_instant("2024-01-01T00:00:00."), None);
         assert_eq!(parse_instant("yesterday"), None);
-        let (secs, _) = parse_instant("2024-03-01T12:34:56Z").unwrap();
-        assert_eq!(civil_from_days(secs.div_euclid(86_400)), (2024, 3, 1));
+        assert_eq!(parse_instant("2024-03-01T12:34:56Z"), Some((1_709_296_496, 0)));
     }
 
     /// RFC 7644 §3.4.2.2: `ne` matches a missing attribute; `eq null` one without a value.

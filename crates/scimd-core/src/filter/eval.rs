@@ -113,7 +113,7 @@ fn values<'v>(binding: &Binding<'_>, obj: &'v Map<String, Value>) -> Vec<&'v Val
 
 /// RFC 7644 §3.4.2.2 `pr`: "If the attribute has a non-empty value, or if it contains a
 /// non-empty node for complex attributes, there is a match."
-fn is_present(v: &Value) -> bool {
+pub fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
         Value::String(s) => !s.is_empty(),
@@ -124,6 +124,19 @@ fn is_present(v: &Value) -> bool {
 }
 
 fn compare_any(vals: &[&Value], op: CompareOp, expected: &CompValue, leaf: Leaf) -> bool {
+    matches_values(vals, op, expected, leaf.ty, leaf.case_exact)
+}
+
+/// Whether some of `vals` (the values a path reads) compares with `expected` by `op`, with the
+/// filter semantics of RFC 7644 §3.4.2.2 every evaluator and store shares: `eq null` when no
+/// value is present, `ne null` when one is, `ne` when there is no value or some value differs.
+pub fn matches_values(
+    vals: &[&Value],
+    op: CompareOp,
+    expected: &CompValue,
+    ty: AttrType,
+    case_exact: bool,
+) -> bool {
     match (op, expected) {
         // RFC 7643 §2.5: null is equivalent to unassigned.
         (CompareOp::Eq, CompValue::Null) => !vals.iter().any(|v| is_present(v)),
@@ -131,14 +144,22 @@ fn compare_any(vals: &[&Value], op: CompareOp, expected: &CompValue, leaf: Leaf)
         (_, CompValue::Null) => false,
         // A missing attribute is not equal to anything.
         (CompareOp::Ne, _) if vals.is_empty() => true,
-        (CompareOp::Ne, _) => vals.iter().any(|v| !compare(v, CompareOp::Eq, expected, leaf)),
-        _ => vals.iter().any(|v| compare(v, op, expected, leaf)),
+        (CompareOp::Ne, _) => vals.iter().any(|v| !compare_value(v, CompareOp::Eq, expected, ty, case_exact)),
+        _ => vals.iter().any(|v| compare_value(v, op, expected, ty, case_exact)),
     }
 }
 
-/// One value against the filter's value. `Ne` is handled by the caller.
-fn compare(actual: &Value, op: CompareOp, expected: &CompValue, leaf: Leaf) -> bool {
-    match (leaf.ty, actual, expected) {
+/// One value against the filter's value, by the attribute's type and caseExact (strings
+/// without regard to case unless caseExact; dateTimes as instants; numbers numerically;
+/// booleans with `eq` only; a value of another type never matches). `Ne` is the caller's.
+pub fn compare_value(
+    actual: &Value,
+    op: CompareOp,
+    expected: &CompValue,
+    ty: AttrType,
+    case_exact: bool,
+) -> bool {
+    match (ty, actual, expected) {
         (AttrType::Boolean, Value::Bool(a), CompValue::Bool(b)) => op == CompareOp::Eq && a == b,
         (AttrType::Integer | AttrType::Decimal, Value::Number(a), CompValue::Num(b)) => {
             cmp_numbers(a, b).is_some_and(|ord| ordering_matches(op, ord))
@@ -153,7 +174,7 @@ fn compare(actual: &Value, op: CompareOp, expected: &CompValue, leaf: Leaf) -> b
             AttrType::String | AttrType::Reference | AttrType::Binary | AttrType::DateTime,
             Value::String(a),
             CompValue::Str(b),
-        ) => compare_text(a, op, b, leaf.case_exact),
+        ) => compare_text(a, op, b, case_exact),
         _ => false,
     }
 }
@@ -185,7 +206,7 @@ fn compare_text(actual: &str, op: CompareOp, expected: &str, case_exact: bool) -
 }
 
 /// Numbers compared exactly when both are integers, else as floating point.
-pub(crate) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
+pub fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
     let int = |n: &Number| n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
     match (int(a), int(b)) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
@@ -194,6 +215,6 @@ pub(crate) fn cmp_numbers(a: &Number, b: &Number) -> Option<Ordering> {
 }
 
 /// An RFC 3339 date-time; one without an offset (xsd:dateTime allows it) is taken as UTC.
-pub(crate) fn parse_date_time(s: &str) -> Option<OffsetDateTime> {
+pub fn parse_date_time(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339).ok().or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())
 }

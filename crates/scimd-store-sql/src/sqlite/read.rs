@@ -367,7 +367,12 @@ fn memberships_elsewhere(conn: &Connection, id: &str) -> StoreResult<Vec<Members
              FROM up JOIN resources AS r ON r.seq = up.seq GROUP BY up.seq ORDER BY up.seq",
         )
         .map_err(from_sqlite)?;
-    let mut rows = stmt.query(params![id, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+    let rows = stmt.query(params![id, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+    membership_rows(rows)
+}
+
+/// Memberships from rows of (group id, group displayName, direct as 0 or 1).
+fn membership_rows(mut rows: rusqlite::Rows<'_>) -> StoreResult<Vec<Membership>> {
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(from_sqlite)? {
         let display = match row.get_ref(1).map_err(from_sqlite)? {
@@ -385,7 +390,6 @@ fn memberships_elsewhere(conn: &Connection, id: &str) -> StoreResult<Vec<Members
 
 /// The memberships of the resource at `seq`.
 fn memberships_in(conn: &Connection, seq: i64) -> StoreResult<Vec<Membership>> {
-    let mut out = Vec::new();
     // Most resources belong to no group: one index probe answers that, where the recursive
     // query below would build its temporary tables for nothing.
     let in_any = conn
@@ -396,7 +400,7 @@ fn memberships_in(conn: &Connection, seq: i64) -> StoreResult<Vec<Membership>> {
         .map_err(from_sqlite)?
         .is_some();
     if !in_any {
-        return Ok(out);
+        return Ok(Vec::new());
     }
     let mut stmt = conn
         .prepare_cached(
@@ -410,19 +414,8 @@ fn memberships_in(conn: &Connection, seq: i64) -> StoreResult<Vec<Membership>> {
              WHERE up.seq <> ?1 GROUP BY up.seq ORDER BY up.seq",
         )
         .map_err(from_sqlite)?;
-    let mut rows = stmt.query(params![seq, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
-    while let Some(row) = rows.next().map_err(from_sqlite)? {
-        let display = match row.get_ref(1).map_err(from_sqlite)? {
-            rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
-            _ => None,
-        };
-        out.push(Membership {
-            group_id: row.get(0).map_err(from_sqlite)?,
-            display,
-            direct: row.get::<_, i64>(2).map_err(from_sqlite)? == 1,
-        });
-    }
-    Ok(out)
+    let rows = stmt.query(params![seq, json_path(GROUP_DISPLAY_NAME)?]).map_err(from_sqlite)?;
+    membership_rows(rows)
 }
 
 /// A read transaction whose `BEGIN` and `COMMIT` are cached statements: rusqlite's
