@@ -564,6 +564,17 @@ impl UserStore for Router {
         Ok(Page { total, items, keys })
     }
 
+    async fn query_with_memberships(&self, q: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        let d = self.domains();
+        if d.secondaries.is_empty() {
+            return d.primary.query_with_memberships(q).await;
+        }
+        let page = self.query(q).await?;
+        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+        let groups = if ids.is_empty() { Vec::new() } else { self.memberships_of(&ids).await? };
+        Ok((page, groups))
+    }
+
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         let d = self.domains();
         if d.secondaries.is_empty() {

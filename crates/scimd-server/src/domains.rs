@@ -534,6 +534,9 @@ impl UserStore for Lazy {
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         self.connected().await?.memberships(id).await
     }
+    async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        self.connected().await?.query_with_memberships(query).await
+    }
     async fn get_with_memberships(
         &self,
         kind: ResourceKind,

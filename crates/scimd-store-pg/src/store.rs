@@ -163,6 +163,19 @@ impl UserStore for PgStore {
         read::query(&client, query).await.map_err(settle)
     }
 
+    async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        // One connection for the page and its users' groups.
+        let client = self.client().await?;
+        let page = read::query(&client, query).await.map_err(settle)?;
+        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+        let groups = if ids.is_empty() {
+            Vec::new()
+        } else {
+            read::memberships_of(&client, &ids).await.map_err(settle)?
+        };
+        Ok((page, groups))
+    }
+
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         let client = self.client().await?;
         read::memberships(&client, id).await.map_err(settle)

@@ -278,6 +278,15 @@ pub trait UserStore: Send + Sync + 'static {
         Ok(Some((resource, groups)))
     }
 
+    /// A query and the memberships of each resource on its page, in the page's order: what a
+    /// list of users needs, in one call. Backends should override the default, which makes two.
+    async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        let page = self.query(query).await?;
+        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+        let groups = if ids.is_empty() { Vec::new() } else { self.memberships_of(&ids).await? };
+        Ok((page, groups))
+    }
+
     /// Removes the member `id` of another domain (see the crate docs) from every group of this
     /// store: the member was deleted in its own domain. Stores that keep no such members need
     /// not override this.

@@ -355,8 +355,15 @@ async fn fetch(
             sort: part.sort.clone(),
             after,
         };
-        let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
-        let items = with_memberships(state, kind, page.items, part.with_groups).await?;
+        if !part.with_groups {
+            let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
+            let items = page.items.into_iter().map(|s| (s, None)).collect();
+            return Ok(Fetched { total: page.total, items, keys: page.keys });
+        }
+        // The page and its users' groups in one store call.
+        let (page, groups) =
+            state.store.query_with_memberships(&q).await.map_err(|e| store_error(kind, None, e))?;
+        let items = page.items.into_iter().zip(groups).map(|(s, g)| (s, Some(g))).collect();
         return Ok(Fetched { total: page.total, items, keys: page.keys });
     };
     // A filter the store answers only in part: the store's candidates, at most

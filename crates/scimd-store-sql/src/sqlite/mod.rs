@@ -278,6 +278,28 @@ impl UserStore for SqliteStore {
         self.writer.run(move |conn| write::remove_claim(conn, kind, &claim)).await
     }
 
+    async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        // A lookup narrowed by an index (`userName eq`): the page and its groups on one
+        // connection in one call, where two calls would each wait for a reader.
+        let narrowed = query.filter != scimd_store::ClaimFilter::All
+            && query.limit <= INLINE_QUERY_LIMIT
+            && narrowed_by_index(&query.filter);
+        if !narrowed {
+            let page = self.query(query).await?;
+            let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+            let groups = if ids.is_empty() { Vec::new() } else { self.memberships_of(&ids).await? };
+            return Ok((page, groups));
+        }
+        self.readers
+            .run_inline(|conn| {
+                let page = read::query(conn, query)?;
+                let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
+                let groups = if ids.is_empty() { Vec::new() } else { read::memberships_of(conn, &ids)? };
+                Ok((page, groups))
+            })
+            .await
+    }
+
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         self.readers.run_inline(|conn| read::memberships(conn, id)).await
     }

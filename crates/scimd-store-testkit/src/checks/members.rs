@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use scimd_claims::claims::GROUP_DISPLAY_NAME;
+use scimd_claims::claims::{GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_store::{Member, MemberChange, ResourceKind, StoreError, UserStore};
 use serde_json::json;
 
@@ -199,6 +199,20 @@ pub async fn memberships_of_a_page_and_get_with_memberships_agree(store: Arc<dyn
     let (_, none) = store.get_with_memberships(ResourceKind::User, "u1").await.unwrap().unwrap();
     assert!(none.is_empty());
     assert!(store.memberships_of(&[]).await.unwrap().is_empty());
+    // A page with its users' groups in one call: the same as the two calls it replaces, for a
+    // lookup an index narrows and for a whole list.
+    for filter in [eq(USER_NAME, "USER2"), scimd_store::ClaimFilter::All] {
+        let (page, groups) = store.query_with_memberships(&users(filter.clone())).await.unwrap();
+        let plain = store.query(&users(filter)).await.unwrap();
+        assert_eq!(page.items, plain.items);
+        assert_eq!(page.total, plain.total);
+        let ids: Vec<String> = plain.items.iter().map(|r| r.id.clone()).collect();
+        assert_eq!(groups, store.memberships_of(&ids).await.unwrap());
+    }
+    let (page, groups) = store.query_with_memberships(&users(eq(USER_NAME, "user2"))).await.unwrap();
+    assert_eq!((page.items.len(), groups), (1, vec![batched[2].clone()]));
+    let (empty, none) = store.query_with_memberships(&users(eq(USER_NAME, "nobody"))).await.unwrap();
+    assert!(empty.items.is_empty() && none.is_empty());
 }
 
 /// RFC 7644 §3.5.2: a PATCH of a big group names only the members it changes; the others stay,
