@@ -121,24 +121,6 @@ fn eq_claim(subject: &Subject<'_>, claim: &str, value: &str, case_exact: bool) -
     })
 }
 
-/// The key of `obj` equal to `name`, else one equal without regard to case.
-fn get_ci<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    obj.get(name).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
-}
-
-/// The values of `v`: the elements of an array (nulls left out), nothing for null, else `v`.
-fn flatten(v: Option<&Value>) -> Vec<&Value> {
-    match v {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items.iter().filter(|i| !i.is_null()).collect(),
-        Some(other) => vec![other],
-    }
-}
-
-fn sub_values<'v>(v: &'v Value, name: &str) -> Vec<&'v Value> {
-    flatten(v.as_object().and_then(|o| get_ci(o, name)))
-}
-
 fn read<'s>(path: &ClaimPath, subject: &Subject<'s>, scope: Scope<'s>) -> Vec<Cow<'s, Value>> {
     let borrowed = |vals: Vec<&'s Value>| vals.into_iter().map(Cow::Borrowed).collect();
     let text = |s: &str| Cow::Owned(Value::String(s.to_owned()));
@@ -174,6 +156,7 @@ fn member_value<'m>(member: &SubjectMember<'m>, field: MemberField) -> Option<&'
 
 /// The comparisons the SCIM evaluator makes, shared so that the two cannot drift apart.
 pub use scimd_core::filter::{cmp_numbers, compare_value as compare, is_present};
+use scimd_core::filter::{flatten, get_ci, sub_values};
 
 fn compare_any(
     vals: &[Cow<'_, Value>],

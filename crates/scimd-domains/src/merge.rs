@@ -6,7 +6,7 @@
 //! `(sort key, seq * DOMAINS + domain)`: for one domain that is its own order, so a domain's
 //! page is a run of the merged order, and a merged position tells each domain where to resume.
 
-use scimd_store::{Keyset, SortValue};
+use scimd_store::Keyset;
 use std::cmp::Ordering;
 
 /// How many domains a position can tell apart (PRIMARY and 63 secondaries).
@@ -23,54 +23,12 @@ pub fn threshold(merged: i64, domain: usize) -> i64 {
     (merged - domain as i64).div_euclid(DOMAINS)
 }
 
-/// Compares two sort values as the stores do: numbers numerically, text by bytes (already
-/// folded where the attribute is not caseExact), numbers before text. `Null` is handled by
-/// [`compare_positions`].
-fn compare_values(a: &SortValue, b: &SortValue) -> Ordering {
-    use SortValue::*;
-    let num = |v: &SortValue| match v {
-        Integer(i) => Some(*i as f64),
-        Real(r) => Some(*r),
-        _ => None,
-    };
-    match (a, b) {
-        (Text(x), Text(y)) => x.as_bytes().cmp(y.as_bytes()),
-        (Text(_), _) => Ordering::Greater,
-        (_, Text(_)) => Ordering::Less,
-        _ => num(a).partial_cmp(&num(b)).unwrap_or(Ordering::Equal),
-    }
-}
-
 /// The order of two merged positions in a query sorted `descending` (or in creation order when
 /// neither has a key).
 pub fn compare_positions(a: &Keyset, b: &Keyset, descending: bool) -> Ordering {
     let by_key = match (&a.key, &b.key) {
         (None, None) => Ordering::Equal,
-        (Some(x), Some(y)) => {
-            let (x_null, y_null) = (matches!(x, SortValue::Null), matches!(y, SortValue::Null));
-            match (x_null, y_null) {
-                (true, true) => Ordering::Equal,
-                // No value sorts last ascending and first descending.
-                (true, false) => {
-                    if descending {
-                        Ordering::Less
-                    } else {
-                        Ordering::Greater
-                    }
-                }
-                (false, true) => {
-                    if descending {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    }
-                }
-                (false, false) => {
-                    let o = compare_values(x, y);
-                    if descending { o.reverse() } else { o }
-                }
-            }
-        }
+        (Some(x), Some(y)) => x.order(y, descending),
         (None, Some(_)) => Ordering::Less,
         (Some(_), None) => Ordering::Greater,
     };
@@ -80,6 +38,7 @@ pub fn compare_positions(a: &Keyset, b: &Keyset, descending: bool) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scimd_store::SortValue;
 
     #[test]
     fn thresholds_resume_each_domain_after_a_merged_position() {

@@ -285,51 +285,11 @@ fn after_position(row: &Row, after: &Keyset, descending: bool) -> bool {
         == Ordering::Greater
 }
 
-/// RFC 7644 §3.4.2.3: no value sorts last ascending and first descending.
+/// RFC 7644 §3.4.2.3 ([`SortValue::order`]); positions without a key are equal.
 fn cmp_keys(a: Option<&SortValue>, b: Option<&SortValue>, descending: bool) -> Ordering {
-    let (a, b) = match (a, b) {
-        (Some(a), Some(b)) => (a, b),
-        _ => return Ordering::Equal,
-    };
-    let null = |v: &SortValue| matches!(v, SortValue::Null);
-    match (null(a), null(b)) {
-        (true, true) => Ordering::Equal,
-        (true, false) => {
-            if descending {
-                Ordering::Less
-            } else {
-                Ordering::Greater
-            }
-        }
-        (false, true) => {
-            if descending {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            }
-        }
-        (false, false) => {
-            let o = cmp_values(a, b);
-            if descending { o.reverse() } else { o }
-        }
-    }
-}
-
-/// Numbers before text (as SQLite orders them), numbers numerically, text by code point.
-fn cmp_values(a: &SortValue, b: &SortValue) -> Ordering {
-    use SortValue::{Integer, Null, Real, Text};
-    let num = |v: &SortValue| match v {
-        Integer(i) => Some(*i as f64),
-        Real(r) => Some(*r),
-        _ => None,
-    };
     match (a, b) {
-        (Integer(x), Integer(y)) => x.cmp(y),
-        (Text(x), Text(y)) => x.cmp(y),
-        (Text(_), _) => Ordering::Greater,
-        (_, Text(_)) => Ordering::Less,
-        (Null, Null) => Ordering::Equal,
-        _ => num(a).partial_cmp(&num(b)).unwrap_or(Ordering::Equal),
+        (Some(a), Some(b)) => a.order(b, descending),
+        _ => Ordering::Equal,
     }
 }
 

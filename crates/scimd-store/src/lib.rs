@@ -164,6 +164,33 @@ pub enum SortValue {
     Text(String),
 }
 
+impl SortValue {
+    /// The order of two values of one sort key as every store sorts them (RFC 7644 §3.4.2.3):
+    /// no value last ascending and first descending; numbers before text (as SQLite orders
+    /// them), numbers numerically (integers exactly), text by code point.
+    pub fn order(&self, other: &SortValue, descending: bool) -> std::cmp::Ordering {
+        use SortValue::{Integer, Null, Real, Text};
+        use std::cmp::Ordering;
+        let num = |v: &SortValue| match v {
+            Integer(i) => Some(*i as f64),
+            Real(r) => Some(*r),
+            _ => None,
+        };
+        let by_value = match (self, other) {
+            (Null, Null) => return Ordering::Equal,
+            // Null is placed by the direction, not reversed with it.
+            (Null, _) => return if descending { Ordering::Less } else { Ordering::Greater },
+            (_, Null) => return if descending { Ordering::Greater } else { Ordering::Less },
+            (Integer(x), Integer(y)) => x.cmp(y),
+            (Text(x), Text(y)) => x.cmp(y),
+            (Text(_), _) => Ordering::Greater,
+            (_, Text(_)) => Ordering::Less,
+            _ => num(self).partial_cmp(&num(other)).unwrap_or(Ordering::Equal),
+        };
+        if descending { by_value.reverse() } else { by_value }
+    }
+}
+
 pub use scimd_claims::SortKey;
 
 /// One page of a query, in the query's order (creation order unless sorted).
@@ -330,5 +357,22 @@ pub trait UserStore: Send + Sync + 'static {
             out.push(self.memberships(id).await?);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SortValue::{Integer, Null, Real, Text};
+    use std::cmp::Ordering::{Greater, Less};
+
+    /// RFC 7644 §3.4.2.3: "null" values last ascending, first descending.
+    #[test]
+    fn sort_values_order_as_the_stores_sort() {
+        assert_eq!(Null.order(&Text("a".into()), false), Greater);
+        assert_eq!(Null.order(&Text("a".into()), true), Less);
+        assert_eq!(Text("a".into()).order(&Text("b".into()), true), Greater);
+        assert_eq!(Integer(i64::MAX).order(&Integer(i64::MAX - 1), false), Greater, "integers exactly");
+        assert_eq!(Integer(2).order(&Real(1.5), false), Greater);
+        assert_eq!(Integer(9).order(&Text("1".into()), false), Less, "numbers before text");
     }
 }

@@ -74,12 +74,12 @@ fn eval_in(filter: &Filter, scope: Scope<'_>, obj: &Map<String, Value>) -> bool 
 }
 
 /// The key of `obj` equal to `name` without regard to case.
-fn get_ci<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+pub fn get_ci<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
     obj.get(name).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v))
 }
 
 /// The values of `v`: the elements of an array, nothing for null, else `v` itself.
-fn flatten(v: Option<&Value>) -> Vec<&Value> {
+pub fn flatten(v: Option<&Value>) -> Vec<&Value> {
     match v {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().filter(|i| !i.is_null()).collect(),
@@ -88,7 +88,7 @@ fn flatten(v: Option<&Value>) -> Vec<&Value> {
 }
 
 /// The values of the sub-attribute `name` of a complex value.
-fn sub_values<'v>(v: &'v Value, name: &str) -> Vec<&'v Value> {
+pub fn sub_values<'v>(v: &'v Value, name: &str) -> Vec<&'v Value> {
     flatten(v.as_object().and_then(|o| get_ci(o, name)))
 }
 

@@ -54,7 +54,8 @@ mod parser;
 pub use ast::{CompValue, CompareOp, Filter, PatchPath, Span};
 pub use bind::{check, check_value_filter};
 pub use eval::{
-    cmp_numbers, compare_value, evaluate, evaluate_value_filter, is_present, matches_values, parse_date_time,
+    cmp_numbers, compare_value, evaluate, evaluate_value_filter, flatten, get_ci, is_present, matches_values,
+    parse_date_time, sub_values,
 };
 
 use crate::error::ScimResult;
