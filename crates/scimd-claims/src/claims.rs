@@ -1,7 +1,10 @@
 //! Local claims of one resource.
 
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 /// The URI prefix of the local dialect: every local claim is `urn:scimd:claims:<name>`.
 pub const LOCAL_DIALECT: &str = "urn:scimd:claims";
@@ -25,39 +28,197 @@ pub const INDEXED: [&str; 5] = [ID, USER_NAME, EXTERNAL_ID, DISPLAY_NAME, GROUP_
 /// The local claims of one resource: claim URI to value. A value is simple (string, number,
 /// boolean), a list, or complex (an object of sub-attributes), so that a multi-valued complex
 /// attribute such as `emails` passes through without loss.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claims(BTreeMap<String, Value>);
+///
+/// Claims read from a store as JSON text ([`Claims::from_json`]) keep that text: a response
+/// copies each value's text as it is ([`Claims::write_value`]), and the values are parsed into
+/// a tree only when something asks for one (a filter evaluated in memory, a PATCH). The first
+/// change drops the text.
+#[derive(Clone, Default)]
+pub struct Claims(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Parsed(BTreeMap<String, Value>),
+    Text { text: ClaimsText, parsed: OnceLock<BTreeMap<String, Value>> },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Parsed(BTreeMap::new())
+    }
+}
+
+/// Where a key and its value are in a JSON object's text.
+type Place = (Range<usize>, Range<usize>);
+
+/// A JSON object of claims as text, with the place of each key and value in it, sorted by key.
+#[derive(Clone)]
+struct ClaimsText {
+    text: Box<str>,
+    index: Vec<Place>,
+}
+
+impl ClaimsText {
+    fn key(&self, i: usize) -> &str {
+        &self.text[self.index[i].0.clone()]
+    }
+    fn find(&self, claim: &str) -> Option<&str> {
+        let i = self.index.binary_search_by(|(k, _)| self.text[k.clone()].cmp(claim)).ok()?;
+        Some(&self.text[self.index[i].1.clone()])
+    }
+    fn parse(&self) -> BTreeMap<String, Value> {
+        // The text was checked to be a JSON object when it was read: this cannot fail.
+        serde_json::from_str(&self.text).unwrap_or_default()
+    }
+}
+
+/// A claim's value as JSON: the text a store kept, or a parsed value.
+#[derive(Debug, Clone, Copy)]
+pub enum ClaimJson<'a> {
+    Text(&'a str),
+    Value(&'a Value),
+}
+
+impl ClaimJson<'_> {
+    /// Appends the value as JSON to `out`.
+    pub fn write(self, out: &mut Vec<u8>) {
+        match self {
+            ClaimJson::Text(t) => out.extend_from_slice(t.as_bytes()),
+            // Serializing a value to a Vec cannot fail.
+            ClaimJson::Value(v) => {
+                let _ = serde_json::to_writer(out, v);
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.map()).finish()
+    }
+}
+
+impl PartialEq for Claims {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
 
 impl Claims {
     pub fn new() -> Self {
-        Claims(BTreeMap::new())
+        Claims(Repr::Parsed(BTreeMap::new()))
     }
+
+    /// Claims from the JSON object text a store keeps them as. The text is checked here (a
+    /// JSON object, nothing after it); its values are parsed later, if ever.
+    pub fn from_json(text: String) -> Result<Claims, serde_json::Error> {
+        let index = match Self::index(&text) {
+            Ok(index) => index,
+            // A key with escapes cannot be borrowed from the text: parse it all now.
+            Err(e) if e.is_data() => {
+                let map: BTreeMap<String, Value> = serde_json::from_str(&text)?;
+                return Ok(map.into_iter().collect());
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(Claims(Repr::Text {
+            text: ClaimsText { text: text.into_boxed_str(), index },
+            parsed: OnceLock::new(),
+        }))
+    }
+
+    fn index(text: &str) -> Result<Vec<Place>, serde_json::Error> {
+        // Sorted by key; a key given twice keeps its last value, as a parsed map does.
+        let map: BTreeMap<&str, &RawValue> = serde_json::from_str(text)?;
+        let base = text.as_ptr() as usize;
+        let at = |s: &str| {
+            let start = s.as_ptr() as usize - base;
+            start..start + s.len()
+        };
+        Ok(map.into_iter().map(|(k, v)| (at(k), at(v.get()))).collect())
+    }
+
+    fn map(&self) -> &BTreeMap<String, Value> {
+        match &self.0 {
+            Repr::Parsed(map) => map,
+            Repr::Text { text, parsed } => parsed.get_or_init(|| text.parse()),
+        }
+    }
+
+    fn map_mut(&mut self) -> &mut BTreeMap<String, Value> {
+        if let Repr::Text { text, parsed } = &mut self.0 {
+            let map = parsed.take().unwrap_or_else(|| text.parse());
+            self.0 = Repr::Parsed(map);
+        }
+        match &mut self.0 {
+            Repr::Parsed(map) => map,
+            Repr::Text { .. } => unreachable!("made Parsed above"),
+        }
+    }
+
     pub fn get(&self, claim: &str) -> Option<&Value> {
-        self.0.get(claim)
+        self.map().get(claim)
     }
     /// The claim's value if it is a string.
     pub fn get_str(&self, claim: &str) -> Option<&str> {
-        self.0.get(claim).and_then(Value::as_str)
+        self.map().get(claim).and_then(Value::as_str)
+    }
+    /// Whether the claim has a value.
+    pub fn contains(&self, claim: &str) -> bool {
+        match &self.0 {
+            Repr::Parsed(map) => map.contains_key(claim),
+            Repr::Text { text, .. } => text.find(claim).is_some(),
+        }
+    }
+    /// Appends the claim's value as JSON to `out` (the stored text as it is, when there is one);
+    /// false when the claim has no value.
+    pub fn write_value(&self, claim: &str, out: &mut Vec<u8>) -> bool {
+        let value = match &self.0 {
+            Repr::Parsed(map) => map.get(claim).map(ClaimJson::Value),
+            Repr::Text { text, .. } => text.find(claim).map(ClaimJson::Text),
+        };
+        value.map(|v| v.write(out)).is_some()
+    }
+    /// Each claim with its value as JSON, in order (without parsing stored text).
+    pub fn json_values(&self) -> Box<dyn Iterator<Item = (&str, ClaimJson<'_>)> + '_> {
+        match &self.0 {
+            Repr::Parsed(map) => Box::new(map.iter().map(|(k, v)| (k.as_str(), ClaimJson::Value(v)))),
+            Repr::Text { text, .. } => Box::new(
+                text.index
+                    .iter()
+                    .map(|(k, v)| (&text.text[k.clone()], ClaimJson::Text(&text.text[v.clone()]))),
+            ),
+        }
     }
     /// Sets a claim; a `null` value removes it (SCIM treats null as unassigned).
     pub fn insert(&mut self, claim: impl Into<String>, value: Value) {
         if value.is_null() {
-            self.0.remove(&claim.into());
+            self.map_mut().remove(&claim.into());
         } else {
-            self.0.insert(claim.into(), value);
+            self.map_mut().insert(claim.into(), value);
         }
     }
     pub fn remove(&mut self, claim: &str) -> Option<Value> {
-        self.0.remove(claim)
+        self.map_mut().remove(claim)
     }
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.0.iter()
+        self.map().iter()
+    }
+    /// The claim URIs, in order (without parsing stored text).
+    pub fn keys(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.0 {
+            Repr::Parsed(map) => Box::new(map.keys().map(String::as_str)),
+            Repr::Text { text, .. } => Box::new((0..text.index.len()).map(|i| text.key(i))),
+        }
     }
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Repr::Parsed(map) => map.len(),
+            Repr::Text { text, .. } => text.index.len(),
+        }
     }
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 }
 
@@ -74,7 +235,7 @@ impl FromIterator<(String, Value)> for Claims {
 impl IntoIterator for Claims {
     type Item = (String, Value);
     type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        std::mem::take(self.map_mut()).into_iter()
     }
 }

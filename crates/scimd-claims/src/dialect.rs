@@ -12,11 +12,13 @@
 //! refused with an error naming it, never dropped.
 
 use crate::claims::Claims;
+use crate::layout::{Layout, ResourceWriter};
 use scimd_core::schema::{CORE_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use scimd_core::{ResourceKind, ScimError, ScimResult};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 const DEFAULT_MAPPING: &str = include_str!("../mappings/scim2.json");
 
@@ -69,6 +71,8 @@ pub struct DialectMapping {
     entries: Vec<Entry>,
     /// Lower-cased SCIM claim URI to the index of its entry.
     by_claim: HashMap<String, usize>,
+    /// The layout of each kind's resources, worked out on first use after each change.
+    layouts: OnceLock<[Layout; 2]>,
 }
 
 /// The core schema whose attributes are written unqualified in a payload of this kind.
@@ -99,8 +103,11 @@ impl DialectMapping {
     pub fn from_json(text: &str) -> ScimResult<Self> {
         let file: MappingFile = serde_json::from_str(text)
             .map_err(|e| ScimError::status(500, format!("the claim mapping is not valid: {e}")))?;
-        let mut mapping =
-            DialectMapping { entries: Vec::with_capacity(file.mappings.len()), by_claim: HashMap::new() };
+        let mut mapping = DialectMapping {
+            entries: Vec::with_capacity(file.mappings.len()),
+            by_claim: HashMap::new(),
+            layouts: OnceLock::new(),
+        };
         for row in file.mappings {
             mapping.push_row(row.claim, row.local).map_err(|e| ScimError::status(500, e.detail))?;
         }
@@ -135,6 +142,7 @@ impl DialectMapping {
         let read_back = [readable && belongs(ResourceKind::User), readable && belongs(ResourceKind::Group)];
         self.by_claim.insert(claim.to_ascii_lowercase(), self.entries.len());
         self.entries.push(Entry { claim, location, local, read_back });
+        self.layouts = OnceLock::new();
         Ok(())
     }
 
@@ -188,6 +196,7 @@ impl DialectMapping {
             .retain(|e| !e.location.extension.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(schema)));
         self.by_claim =
             self.entries.iter().enumerate().map(|(i, e)| (e.claim.to_ascii_lowercase(), i)).collect();
+        self.layouts = OnceLock::new();
         before - self.entries.len()
     }
 
@@ -306,6 +315,29 @@ impl DialectMapping {
     /// [`Self::to_resource`], moving the values out of `claims` instead of copying them.
     pub fn into_resource(&self, kind: ResourceKind, mut claims: Claims) -> Map<String, Value> {
         self.build_resource(kind, |local| claims.remove(local))
+    }
+
+    /// Writes resources of `kind` as JSON straight from their claims, as [`Self::to_resource`]
+    /// would build them, without the top-level attributes in `hidden` (extension URI or
+    /// `None`, name).
+    pub fn writer(&self, kind: ResourceKind, hidden: &[(Option<String>, String)]) -> ResourceWriter<'_> {
+        let layouts =
+            self.layouts.get_or_init(|| [self.layout(ResourceKind::User), self.layout(ResourceKind::Group)]);
+        ResourceWriter::new(&layouts[kind_slot(kind)], hidden)
+    }
+
+    fn layout(&self, kind: ResourceKind) -> Layout {
+        let slot = kind_slot(kind);
+        let mut layout = Layout::default();
+        for e in self.entries.iter().filter(|e| e.read_back[slot]) {
+            layout.push(
+                e.location.extension.as_deref(),
+                &e.location.attr,
+                e.location.sub.as_deref(),
+                &e.local,
+            );
+        }
+        layout
     }
 
     fn build_resource(

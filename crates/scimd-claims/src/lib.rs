@@ -11,10 +11,12 @@ pub mod claims;
 pub mod dialect;
 pub mod eval;
 pub mod filter;
+pub mod layout;
 
 pub use claims::Claims;
 pub use dialect::DialectMapping;
 pub use filter::{
     ClaimFilter, ClaimPath, Collection, Column, MemberField, Rewritten, SortKey, rewrite, sort_key,
 };
+pub use layout::{ResourceWriter, Values};
 pub use scimd_core::ResourceKind;

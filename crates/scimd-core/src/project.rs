@@ -38,12 +38,16 @@ pub struct Projection {
     /// With neither parameter, and no sub-attribute anywhere that is `returned: never` or
     /// `request`, the projection is the removal of these top-level attributes (extension URI,
     /// name): worked out once per request, so that each resource of a page is not walked.
-    default_hidden: Option<Vec<(Option<String>, String)>>,
+    default_hidden: Option<Hidden>,
 }
+
+/// Top-level attributes a default projection drops: (extension URI, or `None` for a core
+/// attribute; name).
+pub type Hidden = Vec<(Option<String>, String)>;
 
 /// The top-level attributes a default projection drops, or `None` when it must do more
 /// (a sub-attribute that is `returned: never` or `request` somewhere).
-fn default_hidden(registry: &SchemaRegistry, kind: ResourceKind) -> Option<Vec<(Option<String>, String)>> {
+fn default_hidden(registry: &SchemaRegistry, kind: ResourceKind) -> Option<Hidden> {
     let hidden = |a: &AttributeDef| matches!(a.returned, Returned::Never | Returned::Request);
     let mut out = Vec::new();
     let mut schemas: Vec<(Option<String>, &crate::schema::Schema)> = vec![(None, registry.common())];
@@ -140,9 +144,25 @@ impl Projection {
                 "\"attributes\" and \"excludedAttributes\" cannot be used together",
             ));
         }
-        let default_hidden =
-            if attributes.is_empty() && excluded.is_empty() { default_hidden(registry, kind) } else { None };
+        let default_hidden = if attributes.is_empty() && excluded.is_empty() {
+            let both = registry.hidden_by_default.get_or_init(|| {
+                [default_hidden(registry, ResourceKind::User), default_hidden(registry, ResourceKind::Group)]
+            });
+            both[match kind {
+                ResourceKind::User => 0,
+                ResourceKind::Group => 1,
+            }]
+            .clone()
+        } else {
+            None
+        };
         Ok(Projection { attributes, excluded, default_hidden })
+    }
+
+    /// Under a default projection that drops whole top-level attributes only, those attributes
+    /// (extension URI or `None`, name); `None` for any other projection.
+    pub fn hidden_by_default(&self) -> Option<&[(Option<String>, String)]> {
+        self.default_hidden.as_deref()
     }
 
     /// Whether the projection selects nothing beyond the `returned` defaults.

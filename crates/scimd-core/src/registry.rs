@@ -36,6 +36,9 @@ pub struct SchemaRegistry {
     resource_types: Vec<ResourceType>,
     /// The common attributes (RFC 7643 §3.1): resolved for every resource type, never served.
     common: Schema,
+    /// What the default projection of each kind hides (`crate::project`), worked out on first
+    /// use after each change.
+    pub(crate) hidden_by_default: std::sync::OnceLock<[Option<crate::project::Hidden>; 2]>,
 }
 
 /// An attribute path bound to its definitions.
@@ -102,7 +105,12 @@ impl SchemaRegistry {
         debug_assert_eq!(group.id, GROUP_SCHEMA);
         debug_assert_eq!(enterprise.id, ENTERPRISE_USER_SCHEMA);
         debug_assert_eq!(common.id, CORE_SCHEMA);
-        Ok(SchemaRegistry { schemas: vec![user, group, enterprise], resource_types, common })
+        Ok(SchemaRegistry {
+            schemas: vec![user, group, enterprise],
+            resource_types,
+            common,
+            hidden_by_default: std::sync::OnceLock::new(),
+        })
     }
     /// The schemas served by `/Schemas`, in order.
     pub fn schemas(&self) -> &[Schema] {
@@ -160,6 +168,7 @@ impl SchemaRegistry {
     /// Adds (or replaces) an extension schema of a resource type: the custom schema, defined at
     /// run time. The schema is served by `/Schemas` and listed in the resource type.
     pub fn add_extension(&mut self, kind: ResourceKind, schema: Schema, required: bool) -> ScimResult<()> {
+        self.hidden_by_default = std::sync::OnceLock::new();
         let Some(rt) = self.resource_types.iter_mut().find(|r| r.kind == kind) else {
             return Err(ScimError::not_found(format!("no resource type {}", kind.name())));
         };
@@ -179,6 +188,7 @@ impl SchemaRegistry {
 
     /// Removes an extension schema (the custom schema turned off). Built-in core schemas stay.
     pub fn remove_extension(&mut self, uri: &str) {
+        self.hidden_by_default = std::sync::OnceLock::new();
         for rt in &mut self.resource_types {
             rt.schema_extensions.retain(|e| !eq_ci(&e.schema, uri));
         }

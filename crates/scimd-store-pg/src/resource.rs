@@ -7,7 +7,6 @@ use std::io::Write as _;
 use bytes::{BufMut as _, BytesMut};
 use scimd_claims::claims::{DISPLAY_NAME, GROUP_DISPLAY_NAME};
 use scimd_store::{Claims, Member, ResourceKind, StoreError, StoreResult, StoredResource};
-use serde_json::{Map, Value};
 use time::format_description::FormatItem;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -102,8 +101,7 @@ impl<'a> FromSql<'a> for ClaimsFromDb {
         } else {
             raw
         };
-        let map: Map<String, Value> = serde_json::from_slice(json)?;
-        Ok(ClaimsFromDb(map.into_iter().collect()))
+        Ok(ClaimsFromDb(Claims::from_json(std::str::from_utf8(json)?.to_owned())?))
     }
 
     fn accepts(ty: &Type) -> bool {

@@ -1,8 +1,16 @@
 //! A stored resource as SCIM JSON (RFC 7643 §3): claims mapped back through the dialect
 //! mapping, then `schemas`, `id`, `meta`, `members` (groups) and the derived `groups` (users).
+//!
+//! Two ways, one result: [`resource`] builds the resource as a tree of values, for what works
+//! on it (a projection that selects sub-attributes, a filter evaluated in memory, PATCH);
+//! [`Renderer`] writes the JSON of a response straight from the claims when the projection
+//! allows (the default one, which drops whole attributes only), copying stored values as they
+//! are. Tests check that both give the same JSON.
 
-use crate::app::AppState;
+use crate::app::{AppState, Schemas};
+use scimd_claims::ResourceWriter;
 use scimd_core::ResourceKind;
+use scimd_core::project::Projection;
 use scimd_core::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 use scimd_store::{Member, Membership, StoredResource};
 use serde_json::{Map, Value, json};
@@ -27,6 +35,128 @@ pub fn location(state: &AppState, kind: ResourceKind, id: &str) -> String {
 
 fn kind_of(member: &Member) -> ResourceKind {
     member.kind.unwrap_or(ResourceKind::User)
+}
+
+/// Renders resources of one kind under one projection, as JSON.
+pub struct Renderer<'a> {
+    state: &'a AppState,
+    schemas: &'a Schemas,
+    kind: ResourceKind,
+    projection: &'a Projection,
+    /// Set when the projection lets the JSON be written straight from the claims.
+    writer: Option<ResourceWriter<'a>>,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(
+        state: &'a AppState,
+        schemas: &'a Schemas,
+        kind: ResourceKind,
+        projection: &'a Projection,
+    ) -> Self {
+        let writer = projection.hidden_by_default().map(|hidden| schemas.mapping.writer(kind, hidden));
+        Renderer { state, schemas, kind, projection, writer }
+    }
+
+    /// Appends the resource's JSON to `out`. `memberships`: a user's groups, when shown.
+    pub fn write(&self, stored: StoredResource, memberships: Option<&[Membership]>, out: &mut Vec<u8>) {
+        match &self.writer {
+            Some(writer) => write_resource(self.state, writer, &stored, memberships, out),
+            None => {
+                let full = into_resource(self.state, stored, memberships);
+                let body = self.projection.apply(&self.schemas.registry, self.kind, full);
+                // A map of strings to values always serializes.
+                let _ = serde_json::to_writer(&mut *out, &body);
+            }
+        }
+    }
+
+    /// The resource's JSON.
+    pub fn to_vec(&self, stored: StoredResource, memberships: Option<&[Membership]>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(1024);
+        self.write(stored, memberships, &mut out);
+        out
+    }
+}
+
+/// Appends `s` as a JSON string.
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing a string to a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// Appends `,"name":` and `s` as a JSON string (`name` needs no escaping).
+fn field(out: &mut Vec<u8>, name: &str, s: &str) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    string(out, s);
+}
+
+/// What [`finish`] and the default projection give, written straight from the claims.
+fn write_resource(
+    state: &AppState,
+    writer: &ResourceWriter<'_>,
+    stored: &StoredResource,
+    memberships: Option<&[Membership]>,
+    out: &mut Vec<u8>,
+) {
+    let core = match stored.kind {
+        ResourceKind::User => USER_SCHEMA,
+        ResourceKind::Group => GROUP_SCHEMA,
+    };
+    let values = writer.values(&stored.claims);
+    out.extend_from_slice(b"{\"schemas\":[");
+    string(out, core);
+    for ext in writer.extensions(&values) {
+        out.push(b',');
+        string(out, ext);
+    }
+    out.push(b']');
+    field(out, "id", &stored.id);
+    writer.write(&values, out);
+    if let Some(members) = stored.members.as_deref().filter(|m| !m.is_empty()) {
+        out.extend_from_slice(b",\"members\":[");
+        for (i, m) in members.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let kind = kind_of(m);
+            out.extend_from_slice(b"{\"value\":");
+            string(out, &m.id);
+            field(out, "$ref", &location(state, kind, &m.id));
+            field(out, "type", kind.name());
+            if let Some(d) = &m.display {
+                field(out, "display", d);
+            }
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    if let Some(groups) = memberships.filter(|g| !g.is_empty()) {
+        out.extend_from_slice(b",\"groups\":[");
+        for (i, g) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(b"{\"value\":");
+            string(out, &g.group_id);
+            field(out, "$ref", &location(state, ResourceKind::Group, &g.group_id));
+            if let Some(d) = &g.display {
+                field(out, "display", d);
+            }
+            field(out, "type", if g.direct { "direct" } else { "indirect" });
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"meta\":{\"resourceType\":");
+    string(out, stored.kind.name());
+    field(out, "created", &datetime(stored.created));
+    field(out, "lastModified", &datetime(stored.last_modified));
+    field(out, "location", &location(state, stored.kind, &stored.id));
+    field(out, "version", &etag(stored.version));
+    out.extend_from_slice(b"}}");
 }
 
 /// The full resource: every attribute, before projection.
@@ -119,4 +249,82 @@ fn finish(
         }),
     );
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use scimd_store::{Member, NewResource, UserStore};
+    use std::sync::Arc;
+
+    async fn state() -> (tempfile::TempDir, AppState, Arc<scimd_store_sql::SqliteStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            scimd_store_sql::SqliteStore::open(
+                &dir.path().join("s.db"),
+                scimd_store_sql::SqliteOptions::default(),
+            )
+            .await
+            .unwrap(),
+        );
+        let credentials = crate::auth::Credentials::with_admin_token("admin", "t");
+        let state =
+            AppState::new(crate::Config::default(), store.clone(), store.clone(), credentials).unwrap();
+        (dir, state, store)
+    }
+
+    /// Both ways of rendering give the same JSON: the tree, projected, and the writer.
+    fn both(state: &AppState, stored: &StoredResource, groups: Option<&[Membership]>) -> (Value, Value) {
+        let schemas = state.schemas();
+        let projection = Projection::parse(&schemas.registry, stored.kind, None, None).unwrap();
+        let renderer = Renderer::new(state, &schemas, stored.kind, &projection);
+        assert!(renderer.writer.is_some(), "the default projection writes straight from the claims");
+        let fast: Value = serde_json::from_slice(&renderer.to_vec(stored.clone(), groups)).unwrap();
+        let tree = projection.apply(&schemas.registry, stored.kind, resource(state, stored, groups));
+        (fast, Value::Object(tree))
+    }
+
+    /// RFC 7643 §3 and §7: what the writer writes for a stored user and a stored group (claims
+    /// kept as the store's text) equals the resource tree under the default projection: the
+    /// password left out, the Enterprise extension listed in `schemas`, members and groups with
+    /// their `$ref`.
+    #[tokio::test]
+    async fn the_writer_writes_what_the_tree_gives() {
+        let (_dir, state, store) = state().await;
+        let user = json!({
+            "userName": "bjensen", "password": "$argon2id$not-shown", "active": true,
+            "name": {"givenName": "Barbara", "familyName": "Jensen \"BJ\""},
+            "emails": [{"value": "b@example.com", "type": "work", "primary": true}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "7", "manager": {"value": "m"}},
+        });
+        let claims =
+            state.schemas().mapping.to_claims(ResourceKind::User, user.as_object().unwrap()).unwrap();
+        let now = OffsetDateTime::now_utc();
+        let new =
+            |id: &str, kind, claims, members| NewResource { id: id.to_owned(), kind, claims, members, now };
+        store.create(new("u1", ResourceKind::User, claims, Vec::new())).await.unwrap();
+        let group = state
+            .schemas()
+            .mapping
+            .to_claims(ResourceKind::Group, json!({"displayName": "Ops & Co"}).as_object().unwrap())
+            .unwrap();
+        let members = vec![Member::new("u1", Some(ResourceKind::User), Some("B".to_owned()))];
+        store.create(new("g1", ResourceKind::Group, group, members)).await.unwrap();
+
+        let (stored, groups) = store.get_with_memberships(ResourceKind::User, "u1").await.unwrap().unwrap();
+        assert_eq!(groups.len(), 1);
+        let (fast, tree) = both(&state, &stored, Some(&groups));
+        assert_eq!(fast, tree);
+        assert!(fast.get("password").is_none());
+        assert_eq!(fast["schemas"][1], ENTERPRISE_USER_SCHEMA);
+        assert_eq!(fast["groups"][0]["display"], "Ops & Co");
+        assert_eq!(fast["name"]["familyName"], "Jensen \"BJ\"");
+
+        let stored = store.get(ResourceKind::Group, "g1", true).await.unwrap().unwrap();
+        let (fast, tree) = both(&state, &stored, None);
+        assert_eq!(fast, tree);
+        assert_eq!(fast["members"][0]["$ref"], location(&state, ResourceKind::User, "u1"));
+        assert_eq!(fast["meta"]["version"], etag(stored.version));
+    }
 }

@@ -161,15 +161,14 @@ fn domain_error(kind: ResourceKind, id: Option<&str>, domain: Option<&str>, e: S
     }
 }
 
-/// A SCIM JSON response with the resource's ETag.
+/// A SCIM JSON response (the resource's JSON) with the resource's ETag.
 pub(super) fn resource_response(
     status: StatusCode,
-    body: Map<String, Value>,
+    body: Vec<u8>,
     version: u64,
     location: Option<String>,
 ) -> Response {
-    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
-    let mut resp = (status, bytes).into_response();
+    let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     if let Ok(v) = HeaderValue::from_str(&etag(version)) {
@@ -263,8 +262,8 @@ async fn create(
     let value = json_body(&headers, body, state.config.server.max_body_bytes).await?;
     let stored = create_resource(&state, kind, value).await?;
     let (version, location) = (stored.version, render::location(&state, kind, &stored.id));
-    let full = render::into_resource(&state, stored, None);
-    let body = projection.apply(&state.schemas().registry, kind, full);
+    let schemas = state.schemas();
+    let body = render::Renderer::new(&state, &schemas, kind, &projection).to_vec(stored, None);
     Ok(resource_response(StatusCode::CREATED, body, version, Some(location)))
 }
 
@@ -344,8 +343,8 @@ async fn read(
         return Ok(resp);
     }
     let version = stored.version;
-    let full = render::into_resource(&state, stored, groups.as_deref());
-    let body = projection.apply(&state.schemas().registry, kind, full);
+    let schemas = state.schemas();
+    let body = render::Renderer::new(&state, &schemas, kind, &projection).to_vec(stored, groups.as_deref());
     Ok(resource_response(StatusCode::OK, body, version, None))
 }
 
@@ -471,8 +470,8 @@ pub(super) async fn respond_replaced(
         None
     };
     let version = stored.version;
-    let full = render::into_resource(state, stored, groups.as_deref());
-    let body = projection.apply(&state.schemas().registry, kind, full);
+    let schemas = state.schemas();
+    let body = render::Renderer::new(state, &schemas, kind, projection).to_vec(stored, groups.as_deref());
     Ok(resource_response(StatusCode::OK, body, version, None))
 }
 

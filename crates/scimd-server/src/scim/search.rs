@@ -23,6 +23,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
 use scimd_claims::ClaimPath;
+use scimd_core::discovery::LIST_RESPONSE_SCHEMA;
 use scimd_core::filter::{self, Filter};
 use scimd_core::project::Projection;
 use scimd_core::{AttrPath, ResourceKind, ScimError};
@@ -249,26 +250,32 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         }
     };
 
+    // RFC 7644 §3.4.2: the ListResponse, written item by item (each as render::Renderer writes
+    // it); RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex.
     let schemas = state.schemas();
-    let resources: Vec<Value> = page
-        .into_iter()
-        .map(|(i, (stored, groups))| {
-            let part = &parts[i];
-            let full = render::into_resource(state, stored, groups.as_deref());
-            Value::Object(part.projection.apply(&schemas.registry, part.kind, full))
-        })
-        .collect();
-    let mut body = scimd_core::discovery::list_response(resources, total, start);
-    if let Some(obj) = body.as_object_mut()
-        && params.cursor.is_some()
-    {
-        // RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex.
-        obj.shift_remove("startIndex");
-        if let Some(next) = next {
-            obj.insert("nextCursor".into(), Value::String(next));
-        }
+    let renderers: Vec<render::Renderer<'_>> =
+        parts.iter().map(|p| render::Renderer::new(state, &schemas, p.kind, &p.projection)).collect();
+    let mut body = Vec::with_capacity(256 + page.len() * 1024);
+    body.extend_from_slice(b"{\"schemas\":[");
+    body.extend_from_slice(serde_json::to_string(LIST_RESPONSE_SCHEMA).unwrap_or_default().as_bytes());
+    body.extend_from_slice(format!("],\"totalResults\":{total},\"itemsPerPage\":{}", page.len()).as_bytes());
+    if params.cursor.is_none() {
+        body.extend_from_slice(format!(",\"startIndex\":{start}").as_bytes());
     }
-    let mut resp = (StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default()).into_response();
+    body.extend_from_slice(b",\"Resources\":[");
+    for (n, (i, (stored, groups))) in page.into_iter().enumerate() {
+        if n > 0 {
+            body.push(b',');
+        }
+        renderers[i].write(stored, groups.as_deref(), &mut body);
+    }
+    body.push(b']');
+    if let Some(next) = next {
+        body.extend_from_slice(b",\"nextCursor\":");
+        body.extend_from_slice(serde_json::to_string(&next).unwrap_or_default().as_bytes());
+    }
+    body.push(b'}');
+    let mut resp = (StatusCode::OK, body).into_response();
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     Ok(resp)
 }

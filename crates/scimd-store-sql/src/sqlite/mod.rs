@@ -68,6 +68,40 @@ impl std::fmt::Debug for SqliteStore {
 const STATEMENT_CACHE: usize = 64;
 
 impl SqliteStore {
+    /// A page, and with `with_memberships` the groups of each of its resources, in one read
+    /// transaction on one connection.
+    async fn page(
+        &self,
+        query: &StoreQuery,
+        with_memberships: bool,
+    ) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        // An unfiltered list in creation order starts at a seq the order knows: no OFFSET walk,
+        // no count(*).
+        if query.filter == scimd_store::ClaimFilter::All && query.sort.is_none() {
+            let (total, first) = match &query.after {
+                Some(after) => self.order.after(query.kind, after.seq)?,
+                None => self.order.window(query.kind, query.offset)?,
+            };
+            let (kind, limit, with_members) = (query.kind, query.limit, query.with_members);
+            let (items, keys, groups) = match first {
+                Some(first) if limit > 0 => {
+                    self.readers
+                        .run_inline(|conn| {
+                            read::page_from(conn, kind, first, limit, with_members, with_memberships)
+                        })
+                        .await?
+                }
+                _ => (Vec::new(), Vec::new(), Vec::new()),
+            };
+            return Ok((Page { total, items, keys }, groups));
+        }
+        if query.limit <= INLINE_QUERY_LIMIT && narrowed_by_index(&query.filter) {
+            return self.readers.run_inline(|conn| read::query_rows(conn, query, with_memberships)).await;
+        }
+        let query = query.clone();
+        self.readers.run(move |conn| read::query_rows(conn, &query, with_memberships)).await
+    }
+
     /// Opens the store at `path`, creating the file and its parent directory if absent, and
     /// brings its schema up to date. A database written by a newer scimd is refused.
     pub async fn open(path: &Path, options: SqliteOptions) -> StoreResult<SqliteStore> {
@@ -231,29 +265,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
-        // An unfiltered list in creation order starts at a seq the order knows: no OFFSET walk,
-        // no count(*).
-        if query.filter == scimd_store::ClaimFilter::All && query.sort.is_none() {
-            let (total, first) = match &query.after {
-                Some(after) => self.order.after(query.kind, after.seq)?,
-                None => self.order.window(query.kind, query.offset)?,
-            };
-            let (kind, limit, with_members) = (query.kind, query.limit, query.with_members);
-            let (items, keys) = match first {
-                Some(first) if limit > 0 => {
-                    self.readers
-                        .run_inline(|conn| read::page_from(conn, kind, first, limit, with_members))
-                        .await?
-                }
-                _ => (Vec::new(), Vec::new()),
-            };
-            return Ok(Page { total, items, keys });
-        }
-        if query.limit <= INLINE_QUERY_LIMIT && narrowed_by_index(&query.filter) {
-            return self.readers.run_inline(|conn| read::query(conn, query)).await;
-        }
-        let query = query.clone();
-        self.readers.run(move |conn| read::query(conn, &query)).await
+        Ok(self.page(query, false).await?.0)
     }
 
     async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
@@ -279,25 +291,7 @@ impl UserStore for SqliteStore {
     }
 
     async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
-        // A lookup narrowed by an index (`userName eq`): the page and its groups on one
-        // connection in one call, where two calls would each wait for a reader.
-        let narrowed = query.filter != scimd_store::ClaimFilter::All
-            && query.limit <= INLINE_QUERY_LIMIT
-            && narrowed_by_index(&query.filter);
-        if !narrowed {
-            let page = self.query(query).await?;
-            let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-            let groups = if ids.is_empty() { Vec::new() } else { self.memberships_of(&ids).await? };
-            return Ok((page, groups));
-        }
-        self.readers
-            .run_inline(|conn| {
-                let page = read::query(conn, query)?;
-                let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-                let groups = if ids.is_empty() { Vec::new() } else { read::memberships_of(conn, &ids)? };
-                Ok((page, groups))
-            })
-            .await
+        self.page(query, true).await
     }
 
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {

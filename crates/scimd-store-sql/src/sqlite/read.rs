@@ -1,6 +1,7 @@
 //! Reads: get, query, memberships. Each runs in one deferred read transaction.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
@@ -20,6 +21,10 @@ pub(crate) fn get(
     id: &str,
     with_members: bool,
 ) -> StoreResult<Option<StoredResource>> {
+    if !(with_members && kind == ResourceKind::Group) {
+        // One statement reads one snapshot: no transaction of our own to begin and end.
+        return Ok(get_by_id(conn, id)?.map(|(_, r)| r).filter(|r| r.kind == kind));
+    }
     let tx = ReadTx::begin(conn)?;
     let Some((seq, mut resource)) = get_by_id(&tx, id)? else {
         return Ok(None);
@@ -27,18 +32,25 @@ pub(crate) fn get(
     if resource.kind != kind {
         return Ok(None);
     }
-    if with_members && kind == ResourceKind::Group {
-        resource.members = Some(load_members(&tx, seq)?);
-    }
+    resource.members = Some(load_members(&tx, seq)?);
     tx.end()?;
     Ok(Some(resource))
 }
 
+static GET_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {COLUMNS} FROM resources WHERE id = ?1"));
+
+/// [`GET_BY_ID`] and whether the resource belongs to any group.
+static GET_BY_ID_IN_ANY: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM members AS m WHERE m.member_seq = resources.seq) \
+         FROM resources WHERE id = ?1"
+    )
+});
+
 /// The resource with this id, of either kind, and its seq.
 pub(crate) fn get_by_id(conn: &Connection, id: &str) -> StoreResult<Option<(i64, StoredResource)>> {
-    let mut stmt = conn
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM resources WHERE id = ?1"))
-        .map_err(from_sqlite)?;
+    let mut stmt = conn.prepare_cached(&GET_BY_ID).map_err(from_sqlite)?;
     let mut rows = stmt.query([id]).map_err(from_sqlite)?;
     match rows.next().map_err(from_sqlite)? {
         Some(row) => from_row(row).map(Some),
@@ -70,8 +82,41 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
     Ok(members)
 }
 
-pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Page> {
+/// Two columns for a row of `resources`: whether it belongs to a group here, and whether a
+/// group here holds its id as a member of another domain. Most resources belong to no group:
+/// these two index probes spare them the recursive query.
+const IN_GROUPS: &str = "EXISTS (SELECT 1 FROM members AS m WHERE m.member_seq = resources.seq), \
+     EXISTS (SELECT 1 FROM external_members AS e WHERE e.member_id = resources.id)";
+
+/// The memberships of a row whose [`IN_GROUPS`] columns start at `at`.
+fn memberships_of_row(
+    conn: &Connection,
+    row: &rusqlite::Row<'_>,
+    at: usize,
+    seq: i64,
+    id: &str,
+) -> StoreResult<Vec<Membership>> {
+    let here: bool = row.get(at).map_err(from_sqlite)?;
+    let elsewhere: bool = row.get(at + 1).map_err(from_sqlite)?;
+    if here {
+        memberships_in(conn, seq)
+    } else if elsewhere {
+        memberships_elsewhere(conn, id)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
+/// A page, and with `with_memberships` the groups each of its resources belongs to, in one
+/// read transaction.
+pub(crate) fn query_rows(
+    conn: &mut Connection,
+    query: &StoreQuery,
+    with_memberships: bool,
+) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
     let filter = compile(query.kind, &query.filter)?;
+    let extra = if with_memberships { format!(", {IN_GROUPS}") } else { String::new() };
+    let mut memberships = Vec::new();
     let tx = ReadTx::begin(conn)?;
     let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
     params.push(SqlValue::Integer(kind_code(query.kind)));
@@ -100,7 +145,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                 // The page's seqs first (through an index where the filter allows), then only
                 // those rows.
                 format!(
-                    "SELECT {COLUMNS} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
+                    "SELECT {COLUMNS}{extra} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
                      WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
                     filter.sql
                 )
@@ -135,7 +180,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                     )
                 };
                 format!(
-                    "SELECT {COLUMNS}, p.page_key FROM ({page} \
+                    "SELECT {COLUMNS}, p.page_key{extra} FROM ({page} \
                      ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT {lim} OFFSET {off}) AS p \
                      JOIN resources ON resources.seq = p.page_seq \
                      ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq"
@@ -150,6 +195,10 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
                 None => None,
                 Some(_) => Some(sort_value(row.get_ref(7).map_err(from_sqlite)?)),
             };
+            if with_memberships {
+                let at = if query.sort.is_some() { 8 } else { 7 };
+                memberships.push(memberships_of_row(&tx, row, at, seq, &resource.id)?);
+            }
             keys.push(Keyset { key, seq });
             seqs.push(seq);
             items.push(resource);
@@ -180,7 +229,7 @@ pub(crate) fn query(conn: &mut Connection, query: &StoreQuery) -> StoreResult<Pa
         u64::try_from(total).unwrap_or(0)
     };
     tx.end()?;
-    Ok(Page { total, items, keys })
+    Ok((Page { total, items, keys }, memberships))
 }
 
 /// The condition "after `position`" in the order `(page_key IS NULL), page_key, page_seq`
@@ -232,6 +281,9 @@ fn sort_value(v: rusqlite::types::ValueRef<'_>) -> SortValue {
     }
 }
 
+/// A page's resources, their positions, and (when asked for) the groups of each.
+pub(crate) type PageRows = (Vec<StoredResource>, Vec<Keyset>, Vec<Vec<Membership>>);
+
 /// Up to `limit` resources of a kind from `first_seq` on, in creation order: a page of an
 /// unfiltered list whose start [`super::order::Order`] knows. A range scan of the `(kind, seq)`
 /// index, whatever the offset.
@@ -241,20 +293,26 @@ pub(crate) fn page_from(
     first_seq: i64,
     limit: u64,
     with_members: bool,
-) -> StoreResult<(Vec<StoredResource>, Vec<Keyset>)> {
+    with_memberships: bool,
+) -> StoreResult<PageRows> {
     let tx = ReadTx::begin(conn)?;
     let mut items = Vec::new();
     let mut seqs = Vec::new();
+    let mut memberships = Vec::new();
     {
+        let extra = if with_memberships { format!(", {IN_GROUPS}") } else { String::new() };
         let mut stmt = tx
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT {}",
+                "SELECT {COLUMNS}{extra} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT {}",
                 to_db_int(limit)
             ))
             .map_err(from_sqlite)?;
         let mut rows = stmt.query(params![kind_code(kind), first_seq]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
             let (seq, resource) = from_row(row)?;
+            if with_memberships {
+                memberships.push(memberships_of_row(&tx, row, 7, seq, &resource.id)?);
+            }
             seqs.push(seq);
             items.push(resource);
         }
@@ -265,7 +323,7 @@ pub(crate) fn page_from(
         }
     }
     tx.end()?;
-    Ok((items, seqs.into_iter().map(|seq| Keyset { key: None, seq }).collect()))
+    Ok((items, seqs.into_iter().map(|seq| Keyset { key: None, seq }).collect(), memberships))
 }
 
 /// The groups `id` belongs to, directly or through nested groups, in creation order of the
@@ -288,6 +346,22 @@ pub(crate) fn get_with_memberships(
     kind: ResourceKind,
     id: &str,
 ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
+    // Most resources belong to no group: one statement (one snapshot) says so with the
+    // resource. Only a member runs the recursive query, with the resource read again in the
+    // same transaction.
+    {
+        let mut stmt = conn.prepare_cached(&GET_BY_ID_IN_ANY).map_err(from_sqlite)?;
+        let mut rows = stmt.query([id]).map_err(from_sqlite)?;
+        let Some(row) = rows.next().map_err(from_sqlite)? else { return Ok(None) };
+        let (_, resource) = from_row(row)?;
+        if resource.kind != kind {
+            return Ok(None);
+        }
+        let in_any: bool = row.get(7).map_err(from_sqlite)?;
+        if !in_any {
+            return Ok(Some((resource, Vec::new())));
+        }
+    }
     let tx = ReadTx::begin(conn)?;
     let Some((seq, resource)) = get_by_id(&tx, id)? else { return Ok(None) };
     if resource.kind != kind {

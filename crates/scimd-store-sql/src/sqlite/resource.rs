@@ -6,7 +6,6 @@ use std::io::Write as _;
 use rusqlite::Row;
 use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_store::{Claims, ResourceKind, StoreError, StoreResult, StoredResource};
-use serde_json::{Map, Value};
 use time::format_description::FormatItem;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -89,8 +88,7 @@ pub(crate) fn claims_to_json(claims: &Claims) -> StoreResult<String> {
 }
 
 pub(crate) fn claims_from_json(json: &str) -> StoreResult<Claims> {
-    let map: Map<String, Value> = serde_json::from_str(json).map_err(from_json)?;
-    Ok(map.into_iter().collect())
+    Claims::from_json(json.to_owned()).map_err(from_json)
 }
 
 /// Stored times: RFC 3339 in UTC with nine fractional digits, so that the text sorts in time

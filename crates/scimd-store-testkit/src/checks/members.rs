@@ -201,13 +201,37 @@ pub async fn memberships_of_a_page_and_get_with_memberships_agree(store: Arc<dyn
     assert!(store.memberships_of(&[]).await.unwrap().is_empty());
     // A page with its users' groups in one call: the same as the two calls it replaces, for a
     // lookup an index narrows and for a whole list.
-    for filter in [eq(USER_NAME, "USER2"), scimd_store::ClaimFilter::All] {
-        let (page, groups) = store.query_with_memberships(&users(filter.clone())).await.unwrap();
-        let plain = store.query(&users(filter)).await.unwrap();
-        assert_eq!(page.items, plain.items);
+    // Also sorted, paged past the first, and with a filter no index narrows.
+    let by_name = |descending| scimd_store::SortKey {
+        path: scimd_claims::ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+        descending,
+        attr_type: scimd_core::schema::AttrType::String,
+        case_exact: false,
+    };
+    let present = scimd_store::ClaimFilter::Present {
+        path: scimd_claims::ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+    };
+    let queries = [
+        users(eq(USER_NAME, "USER2")),
+        users(scimd_store::ClaimFilter::All),
+        scimd_store::StoreQuery { offset: 1, limit: 2, ..users(scimd_store::ClaimFilter::All) },
+        users(present.clone()),
+        scimd_store::StoreQuery { sort: Some(by_name(true)), ..users(present) },
+        scimd_store::StoreQuery {
+            sort: Some(by_name(false)),
+            offset: 2,
+            ..users(scimd_store::ClaimFilter::All)
+        },
+    ];
+    for query in queries {
+        let (page, groups) = store.query_with_memberships(&query).await.unwrap();
+        let plain = store.query(&query).await.unwrap();
+        assert_eq!(page.items, plain.items, "{query:?}");
         assert_eq!(page.total, plain.total);
+        assert_eq!(page.keys, plain.keys);
         let ids: Vec<String> = plain.items.iter().map(|r| r.id.clone()).collect();
-        assert_eq!(groups, store.memberships_of(&ids).await.unwrap());
+        assert_eq!(groups, store.memberships_of(&ids).await.unwrap(), "{query:?}");
+        assert!(groups.iter().any(|g| !g.is_empty()) || !ids.iter().any(|i| i == "u0" || i == "u2"));
     }
     let (page, groups) = store.query_with_memberships(&users(eq(USER_NAME, "user2"))).await.unwrap();
     assert_eq!((page.items.len(), groups), (1, vec![batched[2].clone()]));
