@@ -6,6 +6,7 @@
 //! crash or power loss can lose the last commits (the WAL is synced at checkpoints, not at every
 //! commit). That is the trade the store makes for write throughput.
 
+mod checkpoint;
 mod error;
 mod filter;
 mod order;
@@ -56,6 +57,8 @@ pub struct SqliteStore {
     /// Creation order per kind, for unfiltered paging (see `order`).
     order: Arc<order::Order>,
     path: PathBuf,
+    /// Checkpoints the WAL off the write path (see `checkpoint`).
+    _checkpointer: checkpoint::Checkpointer,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -130,6 +133,11 @@ fn open_blocking(path: PathBuf, options: &SqliteOptions) -> StoreResult<SqliteSt
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::Backend(format!("the database refused WAL mode (it is in {mode} mode)")));
     }
+    // Checkpoints run on a thread of their own; the writer's only restart the WAL (see
+    // `checkpoint`).
+    writer
+        .pragma_update(None, "wal_autocheckpoint", checkpoint::WRITER_CHECKPOINT_FRAMES)
+        .map_err(from_sqlite)?;
     schema::migrate(&mut writer)?;
     let order = Arc::new(order::Order::load(&writer)?);
     let readers = (0..options.read_connections.max(1))
@@ -139,7 +147,15 @@ fn open_blocking(path: PathBuf, options: &SqliteOptions) -> StoreResult<SqliteSt
             Ok(conn)
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(SqliteStore { writer: Pool::new(vec![writer]), readers: Pool::new(readers), order, path })
+    let checkpointer = checkpoint::Checkpointer::start(connect(&path, options)?)
+        .map_err(|e| StoreError::Backend(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(SqliteStore {
+        writer: Pool::new(vec![writer]),
+        readers: Pool::new(readers),
+        order,
+        path,
+        _checkpointer: checkpointer,
+    })
 }
 
 /// Opens and configures one connection.
