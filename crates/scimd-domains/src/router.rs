@@ -347,6 +347,94 @@ impl Router {
 
     /// The memberships of `id` kept in the domains other than its own `home` that can keep
     /// members of other domains.
+    /// A query over the domains its filter can match in, merged. With `with_memberships`, when
+    /// only one domain can match, that domain's page comes with its own groups of each
+    /// resource (one store call), returned with the domain's index.
+    async fn query_in(
+        &self,
+        d: &Domains,
+        q: &StoreQuery,
+        with_memberships: bool,
+    ) -> StoreResult<(Page, Option<(usize, Vec<Vec<Membership>>)>)> {
+        let candidates: Vec<usize> = match pinned(d, q.kind, &q.filter) {
+            Some(i) => vec![i],
+            None => (0..d.count()).collect(),
+        };
+        // Each domain with the filter as it reads there; a domain where no name can match
+        // (`userName eq "kim"` in `LDAP`) is not asked.
+        let mut asked = Vec::with_capacity(candidates.len());
+        for i in candidates {
+            let prefix = d.prefix(i);
+            let filter = match &prefix {
+                Some(p) => names::simplify(names::for_domain(&q.filter, q.kind, p)),
+                None => q.filter.clone(),
+            };
+            if !names::is_never(&filter) {
+                asked.push((i, prefix, filter));
+            }
+        }
+        let single = with_memberships && asked.len() == 1;
+        let by_name = sorts_by_name(q);
+        let descending = q.sort.as_ref().is_some_and(|s| s.descending);
+        let window = if q.after.is_some() { q.limit } else { q.offset.saturating_add(q.limit) };
+
+        let mut total = 0_u64;
+        let mut rows: Vec<(Keyset, usize, StoredResource, Vec<Membership>)> = Vec::new();
+        for (i, prefix, filter) in asked {
+            let after = match &q.after {
+                None => None,
+                Some(pos) => match domain_after(pos, i, prefix.as_deref().filter(|_| by_name), descending) {
+                    Resume::Skip => {
+                        // Nothing of this domain comes after the position, but its matches
+                        // still count.
+                        let count = StoreQuery { filter, limit: 0, after: None, offset: 0, ..q.clone() };
+                        total += d.store(i).query(&count).await.map_err(|e| d.wrap(i, e))?.total;
+                        continue;
+                    }
+                    Resume::All => None,
+                    Resume::After(k) => Some(k),
+                },
+            };
+            let sub = StoreQuery { filter, offset: 0, limit: window, after, ..q.clone() };
+            let (page, own) = if single {
+                d.store(i).query_with_memberships(&sub).await.map_err(|e| d.wrap(i, e))?
+            } else {
+                (d.store(i).query(&sub).await.map_err(|e| d.wrap(i, e))?, Vec::new())
+            };
+            total += page.total;
+            let mut own = own.into_iter();
+            for (item, key) in page.items.into_iter().zip(page.keys) {
+                let groups = d.outbound_memberships(i, own.next().unwrap_or_default());
+                let key_value = match (&prefix, by_name, key.key) {
+                    (Some(p), true, Some(SortValue::Text(t))) => {
+                        Some(SortValue::Text(format!("{}{t}", folded_prefix(p))))
+                    }
+                    (_, _, k) => k,
+                };
+                rows.push((Keyset { key: key_value, seq: encode(key.seq, i) }, i, item, groups));
+            }
+        }
+        rows.sort_by(|a, b| compare_positions(&a.0, &b.0, descending));
+        let skip = if q.after.is_some() { 0 } else { usize::try_from(q.offset).unwrap_or(usize::MAX) };
+        let take = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let (mut items, mut keys, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        let mut home = None;
+        for (key, i, item, g) in rows.into_iter().skip(skip).take(take) {
+            self.homes.put(&item.id, d.name(i));
+            items.push(d.outbound(i, item));
+            keys.push(key);
+            groups.push(g);
+            home = Some(i);
+        }
+        let own = match (single, home) {
+            (true, Some(i)) => Some((i, groups)),
+            // No resource: no groups to add to.
+            (true, None) => Some((0, Vec::new())),
+            (false, _) => None,
+        };
+        Ok((Page { total, items, keys }, own))
+    }
+
     async fn foreign_memberships(&self, d: &Domains, home: usize, id: &str) -> StoreResult<Vec<Membership>> {
         let mut out = Vec::new();
         for j in (0..d.count()).filter(|j| *j != home) {
@@ -505,63 +593,7 @@ impl UserStore for Router {
         if d.secondaries.is_empty() {
             return d.primary.query(q).await;
         }
-        let asked: Vec<usize> = match pinned(&d, q.kind, &q.filter) {
-            Some(i) => vec![i],
-            None => (0..d.count()).collect(),
-        };
-        let by_name = sorts_by_name(q);
-        let descending = q.sort.as_ref().is_some_and(|s| s.descending);
-        let window = if q.after.is_some() { q.limit } else { q.offset.saturating_add(q.limit) };
-
-        let mut total = 0_u64;
-        let mut rows: Vec<(Keyset, usize, StoredResource)> = Vec::new();
-        for i in asked {
-            let prefix = d.prefix(i);
-            let filter = match &prefix {
-                Some(p) => names::simplify(names::for_domain(&q.filter, q.kind, p)),
-                None => q.filter.clone(),
-            };
-            if names::is_never(&filter) {
-                // No name of this domain can match (`userName eq "kim"` in `LDAP`): not asked.
-                continue;
-            }
-            let after = match &q.after {
-                None => None,
-                Some(pos) => match domain_after(pos, i, prefix.as_deref().filter(|_| by_name), descending) {
-                    Resume::Skip => {
-                        // Nothing of this domain comes after the position, but its matches
-                        // still count.
-                        let count = StoreQuery { filter, limit: 0, after: None, offset: 0, ..q.clone() };
-                        total += d.store(i).query(&count).await.map_err(|e| d.wrap(i, e))?.total;
-                        continue;
-                    }
-                    Resume::All => None,
-                    Resume::After(k) => Some(k),
-                },
-            };
-            let sub = StoreQuery { filter, offset: 0, limit: window, after, ..q.clone() };
-            let page = d.store(i).query(&sub).await.map_err(|e| d.wrap(i, e))?;
-            total += page.total;
-            for (item, key) in page.items.into_iter().zip(page.keys) {
-                let key_value = match (&prefix, by_name, key.key) {
-                    (Some(p), true, Some(SortValue::Text(t))) => {
-                        Some(SortValue::Text(format!("{}{t}", folded_prefix(p))))
-                    }
-                    (_, _, k) => k,
-                };
-                rows.push((Keyset { key: key_value, seq: encode(key.seq, i) }, i, item));
-            }
-        }
-        rows.sort_by(|a, b| compare_positions(&a.0, &b.0, descending));
-        let skip = if q.after.is_some() { 0 } else { usize::try_from(q.offset).unwrap_or(usize::MAX) };
-        let take = usize::try_from(q.limit).unwrap_or(usize::MAX);
-        let (mut items, mut keys) = (Vec::new(), Vec::new());
-        for (key, i, item) in rows.into_iter().skip(skip).take(take) {
-            self.homes.put(&item.id, d.name(i));
-            items.push(d.outbound(i, item));
-            keys.push(key);
-        }
-        Ok(Page { total, items, keys })
+        Ok(self.query_in(&d, q, false).await?.0)
     }
 
     async fn query_with_memberships(&self, q: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
@@ -569,9 +601,28 @@ impl UserStore for Router {
         if d.secondaries.is_empty() {
             return d.primary.query_with_memberships(q).await;
         }
-        let page = self.query(q).await?;
+        let (page, own) = self.query_in(&d, q, true).await?;
         let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-        let groups = if ids.is_empty() { Vec::new() } else { self.memberships_of(&ids).await? };
+        let groups = match own {
+            // One domain answered, with its own groups of each resource: add those of the
+            // domains that hold members of other domains.
+            Some((home, mut groups)) => {
+                for j in (0..d.count()).filter(|&j| j != home) {
+                    if ids.is_empty() || !self.holds_foreign(&d, j).await? {
+                        continue;
+                    }
+                    let found = d.store(j).memberships_of(&ids).await.map_err(|e| d.wrap(j, e))?;
+                    for (k, more) in found.into_iter().enumerate() {
+                        if let Some(g) = groups.get_mut(k) {
+                            g.extend(d.outbound_memberships(j, more));
+                        }
+                    }
+                }
+                groups
+            }
+            None if ids.is_empty() => Vec::new(),
+            None => self.memberships_of(&ids).await?,
+        };
         Ok((page, groups))
     }
 

@@ -10,7 +10,8 @@ use scimd_store::{
 use crate::error::{OpResult, corrupt, from_pg};
 use crate::filter::{KeyType, compile, compile_sort_key};
 use crate::resource::{
-    COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, columns, from_row, kind_code, members_from_row,
+    COLUMN_COUNT, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, columns, from_row,
+    kind_code, members_from_row,
 };
 use crate::sql::{Param, Sql};
 
@@ -52,7 +53,7 @@ pub(crate) async fn get(
 /// ```
 /// With `limit` 0, the count alone. The filter's text appears twice; its parameters are bound
 /// once (they are numbered).
-pub(crate) fn query_sql(query: &StoreQuery) -> OpResult<(Sql, Option<KeyType>)> {
+pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<(Sql, Option<KeyType>)> {
     let mut sql = Sql::default();
     let filter = compile(query.kind, &query.filter, &mut sql)?;
     // The kind is a literal (ours, never input), so that the partial indexes apply.
@@ -104,8 +105,23 @@ pub(crate) fn query_sql(query: &StoreQuery) -> OpResult<(Sql, Option<KeyType>)> 
     } else {
         (String::new(), "")
     };
+    // Whether each resource belongs to any group: most belong to none, and their page needs
+    // no second statement.
+    let in_groups =
+        if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
+    if query.offset == 0 && query.after.is_none() && query.sort.is_none() {
+        // The first page in creation order (the lookup before a create, `userName eq "..."`):
+        // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
+        // match; a full one is counted by a second statement.
+        sql.text = format!(
+            "SELECT NULL::bigint, NULL::text, {}{member_columns}{in_groups} \
+             FROM (SELECT r.* {matches} ORDER BY r.seq LIMIT {limit}) AS x {member_join} ORDER BY x.seq",
+            columns("x")
+        );
+        return Ok((sql, None));
+    }
     sql.text = format!(
-        "SELECT c.total, p.k::text, {}{member_columns} \
+        "SELECT c.total, p.k::text, {}{member_columns}{in_groups} \
          FROM (SELECT count(*) AS total {matches}) AS c \
          LEFT JOIN ({page}) AS p ON true \
          LEFT JOIN resources AS x ON x.seq = p.seq {member_join} \
@@ -116,21 +132,40 @@ pub(crate) fn query_sql(query: &StoreQuery) -> OpResult<(Sql, Option<KeyType>)> 
 }
 
 pub(crate) async fn query(client: &Object, query: &StoreQuery) -> OpResult<Page> {
-    let (sql, key_type) = query_sql(query)?;
+    Ok(query_rows(client, query, false).await?.0)
+}
+
+/// A page and the groups of each of its resources, in one statement.
+pub(crate) async fn query_with_memberships(
+    client: &Object,
+    query: &StoreQuery,
+) -> OpResult<(Page, Vec<Vec<Membership>>)> {
+    query_rows(client, query, true).await
+}
+
+async fn query_rows(
+    client: &Object,
+    query: &StoreQuery,
+    with_memberships: bool,
+) -> OpResult<(Page, Vec<Vec<Membership>>)> {
+    let (sql, key_type) = query_sql(query, with_memberships)?;
     let rows = sql.query(client).await.map_err(from_pg)?;
     if query.limit == 0 {
         let total: i64 = match rows.first() {
             Some(row) => row.try_get(0).map_err(from_pg)?,
             None => 0,
         };
-        return Ok(Page { total: u64::try_from(total).unwrap_or(0), items: Vec::new(), keys: Vec::new() });
+        let page = Page { total: u64::try_from(total).unwrap_or(0), items: Vec::new(), keys: Vec::new() };
+        return Ok((page, Vec::new()));
     }
     let with_members = query.with_members && query.kind == ResourceKind::Group;
-    let mut total = 0;
+    let flag_at = 2 + COLUMN_COUNT + if with_members { MEMBER_ARRAY_COLUMN_COUNT } else { 0 };
+    let mut total: Option<i64> = None;
     let mut items = Vec::with_capacity(rows.len());
     let mut keys = Vec::with_capacity(rows.len());
+    let mut in_groups = Vec::new();
     for row in &rows {
-        total = row.try_get::<_, i64>(0).map_err(from_pg)?;
+        total = row.try_get::<_, Option<i64>>(0).map_err(from_pg)?;
         // The count's row with no page (past the end): no resource.
         if row.try_get::<_, Option<i64>>(2).map_err(from_pg)?.is_none() {
             continue;
@@ -144,10 +179,70 @@ pub(crate) async fn query(client: &Object, query: &StoreQuery) -> OpResult<Page>
             None => None,
             Some(ty) => Some(sort_value(key, ty)?),
         };
+        if with_memberships && row.try_get::<_, bool>(flag_at).map_err(from_pg)? {
+            in_groups.push(items.len());
+        }
         keys.push(Keyset { key, seq });
         items.push(resource);
     }
-    Ok(Page { total: u64::try_from(total).unwrap_or(0), items, keys })
+    let total = match total {
+        Some(t) => u64::try_from(t).unwrap_or(0),
+        // The first page's statement has no count: a page that is not full holds every match.
+        None if (items.len() as u64) < query.limit => items.len() as u64,
+        None => {
+            let (count, _) = query_sql(&StoreQuery { limit: 0, ..query.clone() }, false)?;
+            let rows = count.query(client).await.map_err(from_pg)?;
+            let n: i64 = rows.first().map(|r| r.try_get(0)).transpose().map_err(from_pg)?.unwrap_or(0);
+            u64::try_from(n).unwrap_or(0)
+        }
+    };
+    let mut memberships = Vec::new();
+    if with_memberships {
+        memberships = vec![Vec::new(); items.len()];
+        if !in_groups.is_empty() {
+            let ids: Vec<String> = in_groups.iter().map(|&i| items[i].id.clone()).collect();
+            for (i, groups) in in_groups.into_iter().zip(memberships_of(client, &ids).await?) {
+                memberships[i] = groups;
+            }
+        }
+    }
+    Ok((Page { total, items, keys }, memberships))
+}
+
+/// A subquery of the groups the resource `alias` belongs to, directly or through nested
+/// groups, in creation order of the groups, as three arrays (ids, displays, directs): for
+/// `LEFT JOIN LATERAL`. `UNION` keeps each (group, direct) once, so a cycle ends; a group
+/// reached both ways is direct; a resource is left out of its own groups.
+fn groups_of(alias: &str) -> String {
+    format!(
+        "WITH RECURSIVE up (group_seq, direct) AS ( \
+             SELECT m.group_seq, true FROM members AS m WHERE m.member_id = {alias}.id \
+           UNION \
+             SELECT m.group_seq, false FROM up JOIN members AS m ON m.member_seq = up.group_seq), \
+         groups AS ( \
+             SELECT g.seq, g.id, \
+                    CASE WHEN jsonb_typeof(g.claims -> '{GROUP_DISPLAY_NAME}') = 'string' \
+                         THEN g.claims ->> '{GROUP_DISPLAY_NAME}' END AS display, \
+                    bool_or(up.direct) AS direct \
+             FROM up JOIN resources AS g ON g.seq = up.group_seq \
+             WHERE g.id <> {alias}.id GROUP BY g.seq) \
+         SELECT array_agg(id ORDER BY seq) AS ids, array_agg(display ORDER BY seq) AS displays, \
+                array_agg(direct ORDER BY seq) AS directs FROM groups"
+    )
+}
+
+/// The memberships in the three arrays of [`groups_of`], read from the row at `at`.
+fn groups_from_row(row: &tokio_postgres::Row, at: usize) -> OpResult<Vec<Membership>> {
+    let group_ids: Option<Vec<String>> = row.try_get(at).map_err(from_pg)?;
+    let displays: Option<Vec<Option<String>>> = row.try_get(at + 1).map_err(from_pg)?;
+    let directs: Option<Vec<bool>> = row.try_get(at + 2).map_err(from_pg)?;
+    Ok(group_ids
+        .unwrap_or_default()
+        .into_iter()
+        .zip(displays.unwrap_or_default())
+        .zip(directs.unwrap_or_default())
+        .map(|((group_id, display), direct)| Membership { group_id, display, direct })
+        .collect())
 }
 
 /// A sort key's value as the statement returned it (as text).
@@ -243,38 +338,17 @@ pub(crate) async fn get_with_memberships(
     id: &str,
 ) -> OpResult<Option<(StoredResource, Vec<Membership>)>> {
     let sql = format!(
-        "WITH RECURSIVE x AS (SELECT * FROM resources WHERE id = $1 AND kind = $2), \
-         up (group_seq, direct) AS ( \
-             SELECT m.group_seq, true FROM x JOIN members AS m ON m.member_id = x.id \
-           UNION \
-             SELECT m.group_seq, false FROM up JOIN members AS m ON m.member_seq = up.group_seq), \
-         groups AS ( \
-             SELECT g.seq, g.id, \
-                    CASE WHEN jsonb_typeof(g.claims -> '{GROUP_DISPLAY_NAME}') = 'string' \
-                         THEN g.claims ->> '{GROUP_DISPLAY_NAME}' END AS display, \
-                    bool_or(up.direct) AS direct \
-             FROM up JOIN resources AS g ON g.seq = up.group_seq \
-             WHERE g.id <> $1 GROUP BY g.seq) \
-         SELECT {}, a.ids, a.displays, a.directs FROM x \
-         LEFT JOIN (SELECT array_agg(id ORDER BY seq) AS ids, array_agg(display ORDER BY seq) AS displays, \
-                           array_agg(direct ORDER BY seq) AS directs FROM groups) AS a ON true",
-        columns("x")
+        "SELECT {}, gm.ids, gm.displays, gm.directs FROM resources AS x \
+         LEFT JOIN LATERAL ({}) AS gm ON true WHERE x.id = $1 AND x.kind = $2",
+        columns("x"),
+        groups_of("x")
     );
     let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
     let Some(row) = client.query_opt(&stmt, &[&id, &kind_code(kind)]).await.map_err(from_pg)? else {
         return Ok(None);
     };
     let (_, resource) = from_row(&row, 0)?;
-    let group_ids: Option<Vec<String>> = row.try_get(COLUMN_COUNT).map_err(from_pg)?;
-    let displays: Option<Vec<Option<String>>> = row.try_get(COLUMN_COUNT + 1).map_err(from_pg)?;
-    let directs: Option<Vec<bool>> = row.try_get(COLUMN_COUNT + 2).map_err(from_pg)?;
-    let groups = group_ids
-        .unwrap_or_default()
-        .into_iter()
-        .zip(displays.unwrap_or_default())
-        .zip(directs.unwrap_or_default())
-        .map(|((group_id, display), direct)| Membership { group_id, display, direct })
-        .collect();
+    let groups = groups_from_row(&row, COLUMN_COUNT)?;
     Ok(Some((resource, groups)))
 }
 
@@ -288,7 +362,7 @@ pub(crate) async fn memberships(client: &Object, id: &str) -> OpResult<Vec<Membe
 /// made for any values, which a statement prepared once per connection may settle on (a plan
 /// for the values at hand can only use more indexes).
 pub(crate) async fn explain(client: &mut Object, query: &StoreQuery) -> OpResult<String> {
-    let (sql, _) = query_sql(query)?;
+    let (sql, _) = query_sql(query, false)?;
     let types: Vec<&str> = sql
         .params
         .iter()

@@ -202,6 +202,9 @@ pub(crate) const MEMBER_ARRAYS_SQL: &str = "LEFT JOIN LATERAL (SELECT array_agg(
 /// The columns of [`MEMBER_ARRAYS_SQL`].
 pub(crate) const MEMBER_ARRAY_COLUMNS: &str = "mem.m_ids, mem.m_kinds, mem.m_displays, mem.m_domains";
 
+/// How many columns [`MEMBER_ARRAY_COLUMNS`] are.
+pub(crate) const MEMBER_ARRAY_COLUMN_COUNT: usize = 4;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

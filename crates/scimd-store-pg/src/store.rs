@@ -164,16 +164,9 @@ impl UserStore for PgStore {
     }
 
     async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
-        // One connection for the page and its users' groups.
+        // One statement for the page and its users' groups.
         let client = self.client().await?;
-        let page = read::query(&client, query).await.map_err(settle)?;
-        let ids: Vec<String> = page.items.iter().map(|r| r.id.clone()).collect();
-        let groups = if ids.is_empty() {
-            Vec::new()
-        } else {
-            read::memberships_of(&client, &ids).await.map_err(settle)?
-        };
-        Ok((page, groups))
+        read::query_with_memberships(&client, query).await.map_err(settle)
     }
 
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {

@@ -233,6 +233,14 @@ pub async fn memberships_of_a_page_and_get_with_memberships_agree(store: Arc<dyn
         assert_eq!(groups, store.memberships_of(&ids).await.unwrap(), "{query:?}");
         assert!(groups.iter().any(|g| !g.is_empty()) || !ids.iter().any(|i| i == "u0" || i == "u2"));
     }
+    // A full first page is counted: its length is not the total.
+    let present = scimd_store::ClaimFilter::Present {
+        path: scimd_claims::ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+    };
+    let (page, groups) =
+        store.query_with_memberships(&scimd_store::StoreQuery { limit: 2, ..users(present) }).await.unwrap();
+    assert_eq!((page.items.len(), page.total, groups.len()), (2, 4, 2));
+    assert_eq!(groups[0], batched[0]);
     let (page, groups) = store.query_with_memberships(&users(eq(USER_NAME, "user2"))).await.unwrap();
     assert_eq!((page.items.len(), groups), (1, vec![batched[2].clone()]));
     let (empty, none) = store.query_with_memberships(&users(eq(USER_NAME, "nobody"))).await.unwrap();

@@ -300,6 +300,16 @@ async fn a_primary_group_has_ldap_members() {
         user["groups"].as_array().unwrap().iter().map(|g| g["display"].as_str().unwrap()).collect();
     groups.sort();
     assert_eq!(groups, ["LDAP/admins", "team"]);
+    // RFC 7643 §4.1.2: a lookup pinned to the directory lists the same groups (the directory's
+    // own, and the PRIMARY group that holds the directory's user), and so does a whole list.
+    for filter in ["userName eq \"LDAP/kim\"", "userName sw \"LDAP/\"", "userName pr"] {
+        let found = s.get(&format!("/Users?filter={}", urlencode(filter))).await.body;
+        let listed = found["Resources"].as_array().unwrap().iter().find(|u| u["id"] == kid).unwrap().clone();
+        let mut listed_groups: Vec<&str> =
+            listed["groups"].as_array().unwrap().iter().map(|g| g["display"].as_str().unwrap()).collect();
+        listed_groups.sort();
+        assert_eq!(listed_groups, ["LDAP/admins", "team"], "{filter}: {found}");
+    }
     // A PRIMARY user cannot join a directory group: the directory holds DNs of its own entries.
     let pat = s.create_user("pat").await;
     let r = s
