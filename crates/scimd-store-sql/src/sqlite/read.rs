@@ -82,13 +82,25 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
     Ok(members)
 }
 
-/// Two columns for a row of `resources`: whether it belongs to a group here, and whether a
+/// The first page of a filter in creation order: one scan, of the filter's index where it has
+/// one (`extra`: more columns of the row `r`).
+fn first_page_sql(filter_sql: &str, extra: &str, limit: i64) -> String {
+    format!(
+        "SELECT {COLUMNS}{extra} FROM resources AS r WHERE r.kind = ? AND {filter_sql} ORDER BY r.seq LIMIT {limit}"
+    )
+}
+
+/// Two columns for the row `alias` of `resources`: whether it belongs to a group here, and whether a
 /// group here holds its id as a member of another domain. Most resources belong to no group:
 /// these two index probes spare them the recursive query.
-const IN_GROUPS: &str = "EXISTS (SELECT 1 FROM members AS m WHERE m.member_seq = resources.seq), \
-     EXISTS (SELECT 1 FROM external_members AS e WHERE e.member_id = resources.id)";
+fn in_groups(alias: &str) -> String {
+    format!(
+        ", EXISTS (SELECT 1 FROM members AS m WHERE m.member_seq = {alias}.seq), \
+         EXISTS (SELECT 1 FROM external_members AS e WHERE e.member_id = {alias}.id)"
+    )
+}
 
-/// The memberships of a row whose [`IN_GROUPS`] columns start at `at`.
+/// The memberships of a row whose [`in_groups`] columns start at `at`.
 fn memberships_of_row(
     conn: &Connection,
     row: &rusqlite::Row<'_>,
@@ -115,7 +127,7 @@ pub(crate) fn query_rows(
     with_memberships: bool,
 ) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
     let filter = compile(query.kind, &query.filter)?;
-    let extra = if with_memberships { format!(", {IN_GROUPS}") } else { String::new() };
+    let extra = |alias: &str| if with_memberships { in_groups(alias) } else { String::new() };
     let mut memberships = Vec::new();
     let tx = ReadTx::begin(conn)?;
     let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
@@ -142,13 +154,19 @@ pub(crate) fn query_rows(
                     }
                     None => "",
                 };
-                // The page's seqs first (through an index where the filter allows), then only
-                // those rows.
-                format!(
-                    "SELECT {COLUMNS}{extra} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-                     WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
-                    filter.sql
-                )
+                if after.is_empty() && off == 0 {
+                    // The first page (the lookup before a create): one indexed scan.
+                    first_page_sql(&filter.sql, &extra("r"), lim)
+                } else {
+                    // The page's seqs first (through an index where the filter allows), then
+                    // only those rows.
+                    format!(
+                        "SELECT {COLUMNS}{} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
+                         WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
+                        extra("resources"),
+                        filter.sql
+                    )
+                }
             }
             Some(key) => {
                 // RFC 7644 §3.4.2.3: no value sorts last ascending, first descending; ties in
@@ -180,10 +198,11 @@ pub(crate) fn query_rows(
                     )
                 };
                 format!(
-                    "SELECT {COLUMNS}, p.page_key{extra} FROM ({page} \
+                    "SELECT {COLUMNS}, p.page_key{} FROM ({page} \
                      ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT {lim} OFFSET {off}) AS p \
                      JOIN resources ON resources.seq = p.page_seq \
-                     ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq"
+                     ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq",
+                    extra("resources")
                 )
             }
         };
@@ -300,7 +319,7 @@ pub(crate) fn page_from(
     let mut seqs = Vec::new();
     let mut memberships = Vec::new();
     {
-        let extra = if with_memberships { format!(", {IN_GROUPS}") } else { String::new() };
+        let extra = if with_memberships { in_groups("resources") } else { String::new() };
         let mut stmt = tx
             .prepare_cached(&format!(
                 "SELECT {COLUMNS}{extra} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT {}",
@@ -539,14 +558,20 @@ mod tests {
     use scimd_core::schema::AttrType;
     use scimd_store::ClaimFilter;
 
-    /// The query plan of the count and page queries of a filter.
+    /// The query plans of the count and of the first page of a filter.
     fn plan(filter: &ClaimFilter) -> String {
+        let c = compile(ResourceKind::User, filter).unwrap();
+        let count = format!("SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", c.sql);
+        let page = first_page_sql(&c.sql, &in_groups("r"), 100);
+        format!("{}\n{}", plan_of(&count, filter), plan_of(&page, filter))
+    }
+
+    fn plan_of(statement: &str, filter: &ClaimFilter) -> String {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         let c = compile(ResourceKind::User, filter).unwrap();
-        let sql =
-            format!("EXPLAIN QUERY PLAN SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", c.sql);
+        let sql = format!("EXPLAIN QUERY PLAN {statement}");
         let mut params = vec![SqlValue::Integer(1)];
         params.extend(c.params);
         let mut stmt = conn.prepare(&sql).unwrap();
@@ -570,6 +595,7 @@ mod tests {
                 || p.contains("USING INDEX resources_user_name_ci"),
             "{p}"
         );
+        assert!(!p.contains("SCAN r"), "neither the count nor the page scans the table: {p}");
         let f = ClaimFilter::Compare {
             path: ClaimPath::Column(scimd_claims::Column::Id),
             op: CompareOp::Eq,
