@@ -84,9 +84,9 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
 
 /// The first page of a filter in creation order: one scan, of the filter's index where it has
 /// one (`extra`: more columns of the row `r`).
-fn first_page_sql(filter_sql: &str, extra: &str, limit: i64) -> String {
+fn first_page_sql(kind: i64, filter_sql: &str, extra: &str, limit: i64) -> String {
     format!(
-        "SELECT {COLUMNS}{extra} FROM resources AS r WHERE r.kind = ? AND {filter_sql} ORDER BY r.seq LIMIT {limit}"
+        "SELECT {COLUMNS}{extra} FROM resources AS r WHERE r.kind = {kind} AND {filter_sql} ORDER BY r.seq LIMIT {limit}"
     )
 }
 
@@ -131,7 +131,9 @@ pub(crate) fn query_rows(
     let mut memberships = Vec::new();
     let tx = ReadTx::begin(conn)?;
     let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
-    params.push(SqlValue::Integer(kind_code(query.kind)));
+    // The kind is a literal (ours, never input): bound, it made SQLite prepare the statement
+    // anew at each use (its bindings are cleared between uses, and the plan depends on it).
+    let k = kind_code(query.kind);
     params.extend(filter.params.iter().cloned());
 
     let count_params = params.clone();
@@ -156,13 +158,13 @@ pub(crate) fn query_rows(
                 };
                 if after.is_empty() && off == 0 {
                     // The first page (the lookup before a create): one indexed scan.
-                    first_page_sql(&filter.sql, &extra("r"), lim)
+                    first_page_sql(k, &filter.sql, &extra("r"), lim)
                 } else {
                     // The page's seqs first (through an index where the filter allows), then
                     // only those rows.
                     format!(
                         "SELECT {COLUMNS}{} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-                         WHERE {after} r.kind = ? AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
+                         WHERE {after} r.kind = {k} AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
                         extra("resources"),
                         filter.sql
                     )
@@ -187,13 +189,13 @@ pub(crate) fn query_rows(
                 // subquery, so that its expression (and parameters) appear once.
                 let page = if after.is_empty() {
                     format!(
-                        "SELECT r.seq AS page_seq, {} AS page_key FROM resources AS r WHERE r.kind = ? AND {}",
+                        "SELECT r.seq AS page_seq, {} AS page_key FROM resources AS r WHERE r.kind = {k} AND {}",
                         key_sql.sql, filter.sql
                     )
                 } else {
                     format!(
                         "SELECT page_seq, page_key FROM (SELECT r.seq AS page_seq, {} AS page_key \
-                         FROM resources AS r WHERE r.kind = ? AND {}) WHERE 1 {after}",
+                         FROM resources AS r WHERE r.kind = {k} AND {}) WHERE 1 {after}",
                         key_sql.sql, filter.sql
                     )
                 };
@@ -239,7 +241,7 @@ pub(crate) fn query_rows(
     } else {
         let total: i64 = tx
             .prepare_cached(&format!(
-                "SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}",
+                "SELECT count(*) FROM resources AS r WHERE r.kind = {k} AND {}",
                 filter.sql
             ))
             .map_err(from_sqlite)?
@@ -300,6 +302,16 @@ fn sort_value(v: rusqlite::types::ValueRef<'_>) -> SortValue {
     }
 }
 
+/// The statement of [`page_from`] (its one parameter: the first seq).
+fn page_from_sql(kind: ResourceKind, limit: u64, with_memberships: bool) -> String {
+    let extra = if with_memberships { in_groups("resources") } else { String::new() };
+    format!(
+        "SELECT {COLUMNS}{extra} FROM resources WHERE kind = {} AND seq >= ?1 ORDER BY kind, seq LIMIT {}",
+        kind_code(kind),
+        to_db_int(limit)
+    )
+}
+
 /// A page's resources, their positions, and (when asked for) the groups of each.
 pub(crate) type PageRows = (Vec<StoredResource>, Vec<Keyset>, Vec<Vec<Membership>>);
 
@@ -319,14 +331,9 @@ pub(crate) fn page_from(
     let mut seqs = Vec::new();
     let mut memberships = Vec::new();
     {
-        let extra = if with_memberships { in_groups("resources") } else { String::new() };
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS}{extra} FROM resources WHERE kind = ?1 AND seq >= ?2 ORDER BY kind, seq LIMIT {}",
-                to_db_int(limit)
-            ))
-            .map_err(from_sqlite)?;
-        let mut rows = stmt.query(params![kind_code(kind), first_seq]).map_err(from_sqlite)?;
+        let mut stmt =
+            tx.prepare_cached(&page_from_sql(kind, limit, with_memberships)).map_err(from_sqlite)?;
+        let mut rows = stmt.query(params![first_seq]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
             let (seq, resource) = from_row(row)?;
             if with_memberships {
@@ -558,11 +565,46 @@ mod tests {
     use scimd_core::schema::AttrType;
     use scimd_store::ClaimFilter;
 
+    /// The statements of a page and of a lookup stay prepared: none is prepared anew at each
+    /// use (a bound kind made SQLite do so, which cost as much as the read).
+    #[test]
+    fn pages_and_lookups_are_not_prepared_again_at_each_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let eq = |name: &str| ClaimFilter::Compare {
+            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+            op: CompareOp::Eq,
+            value: CompValue::Str(name.into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        };
+        for i in 0..5 {
+            page_from(&mut conn, ResourceKind::User, i, 100, false, true).unwrap();
+            let q = StoreQuery {
+                kind: ResourceKind::User,
+                filter: eq(&format!("user{i}")),
+                offset: 0,
+                limit: 100,
+                with_members: false,
+                sort: None,
+                after: None,
+            };
+            query_rows(&mut conn, &q, true).unwrap();
+        }
+        let lookup =
+            first_page_sql(1, &compile(ResourceKind::User, &eq("x")).unwrap().sql, &in_groups("r"), 100);
+        for sql in [page_from_sql(ResourceKind::User, 100, true), lookup] {
+            let stmt = conn.prepare_cached(&sql).unwrap();
+            assert!(stmt.get_status(rusqlite::StatementStatus::RePrepare) <= 1, "prepared again: {sql}");
+        }
+    }
+
     /// The query plans of the count and of the first page of a filter.
     fn plan(filter: &ClaimFilter) -> String {
         let c = compile(ResourceKind::User, filter).unwrap();
-        let count = format!("SELECT count(*) FROM resources AS r WHERE r.kind = ? AND {}", c.sql);
-        let page = first_page_sql(&c.sql, &in_groups("r"), 100);
+        let count = format!("SELECT count(*) FROM resources AS r WHERE r.kind = 1 AND {}", c.sql);
+        let page = first_page_sql(1, &c.sql, &in_groups("r"), 100);
         format!("{}\n{}", plan_of(&count, filter), plan_of(&page, filter))
     }
 
@@ -572,10 +614,8 @@ mod tests {
         super::super::schema::migrate(&mut conn).unwrap();
         let c = compile(ResourceKind::User, filter).unwrap();
         let sql = format!("EXPLAIN QUERY PLAN {statement}");
-        let mut params = vec![SqlValue::Integer(1)];
-        params.extend(c.params);
         let mut stmt = conn.prepare(&sql).unwrap();
-        let rows = stmt.query_map(params_from_iter(params.iter()), |row| row.get::<_, String>(3)).unwrap();
+        let rows = stmt.query_map(params_from_iter(c.params.iter()), |row| row.get::<_, String>(3)).unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 
