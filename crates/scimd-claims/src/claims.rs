@@ -92,6 +92,29 @@ impl ClaimJson<'_> {
     }
 }
 
+/// The members of a JSON object, borrowed from its text, in the order written.
+struct Entries<'a>(Vec<(&'a str, &'a RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Entries<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Members;
+        impl<'de> serde::de::Visitor<'de> for Members {
+            type Value = Entries<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<'de>, A::Error> {
+                let mut out = Vec::with_capacity(map.size_hint().unwrap_or(16));
+                while let Some(entry) = map.next_entry::<&'de str, &'de RawValue>()? {
+                    out.push(entry);
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Members)
+    }
+}
+
 impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map().entries(self.map()).finish()
@@ -128,14 +151,26 @@ impl Claims {
     }
 
     fn index(text: &str) -> Result<Vec<Place>, serde_json::Error> {
-        // Sorted by key; a key given twice keeps its last value, as a parsed map does.
-        let map: BTreeMap<&str, &RawValue> = serde_json::from_str(text)?;
+        let Entries(mut entries) = serde_json::from_str(text)?;
+        // Sorted by key (stored text usually is already); a key given twice keeps its last
+        // value, as a parsed map does.
+        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            let mut kept: Vec<(&str, &RawValue)> = Vec::with_capacity(entries.len());
+            for e in entries {
+                match kept.last_mut() {
+                    Some(last) if last.0 == e.0 => *last = e,
+                    _ => kept.push(e),
+                }
+            }
+            entries = kept;
+        }
         let base = text.as_ptr() as usize;
         let at = |s: &str| {
             let start = s.as_ptr() as usize - base;
             start..start + s.len()
         };
-        Ok(map.into_iter().map(|(k, v)| (at(k), at(v.get()))).collect())
+        Ok(entries.into_iter().map(|(k, v)| (at(k), at(v.get()))).collect())
     }
 
     fn map(&self) -> &BTreeMap<String, Value> {

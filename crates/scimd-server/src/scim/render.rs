@@ -73,7 +73,7 @@ impl<'a> Renderer<'a> {
 
     /// The resource's JSON.
     pub fn to_vec(&self, stored: StoredResource, memberships: Option<&[Membership]>) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1024);
+        let mut out = Vec::with_capacity(2048);
         self.write(stored, memberships, &mut out);
         out
     }
@@ -87,10 +87,38 @@ fn string(out: &mut Vec<u8>, s: &str) {
 
 /// Appends `,"name":` and `s` as a JSON string (`name` needs no escaping).
 fn field(out: &mut Vec<u8>, name: &str, s: &str) {
+    key(out, name);
+    string(out, s);
+}
+
+/// Appends `,"name":` (`name` needs no escaping).
+fn key(out: &mut Vec<u8>, name: &str) {
     out.extend_from_slice(b",\"");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\":");
-    string(out, s);
+}
+
+/// Appends the concatenation of `parts` as one JSON string, without building it first.
+fn string_of(out: &mut Vec<u8>, parts: &[&str]) {
+    out.push(b'"');
+    for part in parts {
+        // What serde_json escapes: control characters, `"` and `\`.
+        if part.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            out.extend_from_slice(part.as_bytes());
+        } else {
+            let quoted = serde_json::to_string(part).unwrap_or_default();
+            out.extend_from_slice(
+                quoted.as_bytes().get(1..quoted.len().saturating_sub(1)).unwrap_or_default(),
+            );
+        }
+    }
+    out.push(b'"');
+}
+
+/// Appends `,"name":` and the location of a resource as a JSON string.
+fn location_field(out: &mut Vec<u8>, name: &str, state: &AppState, kind: ResourceKind, id: &str) {
+    key(out, name);
+    string_of(out, &[&state.scim_base_url, kind.endpoint(), "/", id]);
 }
 
 /// What [`finish`] and the default projection give, written straight from the claims.
@@ -124,7 +152,7 @@ fn write_resource(
             let kind = kind_of(m);
             out.extend_from_slice(b"{\"value\":");
             string(out, &m.id);
-            field(out, "$ref", &location(state, kind, &m.id));
+            location_field(out, "$ref", state, kind, &m.id);
             field(out, "type", kind.name());
             if let Some(d) = &m.display {
                 field(out, "display", d);
@@ -141,7 +169,7 @@ fn write_resource(
             }
             out.extend_from_slice(b"{\"value\":");
             string(out, &g.group_id);
-            field(out, "$ref", &location(state, ResourceKind::Group, &g.group_id));
+            location_field(out, "$ref", state, ResourceKind::Group, &g.group_id);
             if let Some(d) = &g.display {
                 field(out, "display", d);
             }
@@ -154,7 +182,7 @@ fn write_resource(
     string(out, stored.kind.name());
     field(out, "created", &datetime(stored.created));
     field(out, "lastModified", &datetime(stored.last_modified));
-    field(out, "location", &location(state, stored.kind, &stored.id));
+    location_field(out, "location", state, stored.kind, &stored.id);
     field(out, "version", &etag(stored.version));
     out.extend_from_slice(b"}}");
 }
@@ -272,6 +300,17 @@ mod tests {
         let state =
             AppState::new(crate::Config::default(), store.clone(), store.clone(), credentials).unwrap();
         (dir, state, store)
+    }
+
+    /// A string written in parts is the string written whole, escapes and all.
+    #[test]
+    fn a_string_in_parts_is_escaped_as_a_whole() {
+        for parts in [vec!["http://h/scim/v2", "/Users", "/", "id-1"], vec!["a\"b", "/c\\", "\n", "é\u{1}"]]
+        {
+            let mut out = Vec::new();
+            string_of(&mut out, &parts);
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&parts.concat()).unwrap());
+        }
     }
 
     /// Both ways of rendering give the same JSON: the tree, projected, and the writer.

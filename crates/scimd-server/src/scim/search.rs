@@ -255,7 +255,7 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
     let schemas = state.schemas();
     let renderers: Vec<render::Renderer<'_>> =
         parts.iter().map(|p| render::Renderer::new(state, &schemas, p.kind, &p.projection)).collect();
-    let mut body = Vec::with_capacity(256 + page.len() * 1024);
+    let mut body = Vec::with_capacity(256 + page.len() * 2048);
     body.extend_from_slice(b"{\"schemas\":[");
     body.extend_from_slice(serde_json::to_string(LIST_RESPONSE_SCHEMA).unwrap_or_default().as_bytes());
     body.extend_from_slice(format!("],\"totalResults\":{total},\"itemsPerPage\":{}", page.len()).as_bytes());
