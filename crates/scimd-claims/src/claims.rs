@@ -68,7 +68,10 @@ impl ClaimsText {
     }
     fn parse(&self) -> BTreeMap<String, Value> {
         // The text was checked to be a JSON object when it was read: this cannot fail.
-        serde_json::from_str(&self.text).unwrap_or_default()
+        let mut map: BTreeMap<String, Value> = serde_json::from_str(&self.text).unwrap_or_default();
+        // As `Claims::insert`: null is no value.
+        map.retain(|_, v| !v.is_null());
+        map
     }
 }
 
@@ -170,7 +173,12 @@ impl Claims {
             let start = s.as_ptr() as usize - base;
             start..start + s.len()
         };
-        Ok(entries.into_iter().map(|(k, v)| (at(k), at(v.get()))).collect())
+        // As `Claims::insert`: null is no value.
+        Ok(entries
+            .into_iter()
+            .filter(|(_, v)| v.get() != "null")
+            .map(|(k, v)| (at(k), at(v.get())))
+            .collect())
     }
 
     fn map(&self) -> &BTreeMap<String, Value> {

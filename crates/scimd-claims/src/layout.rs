@@ -2,7 +2,7 @@
 //!
 //! [`crate::DialectMapping::to_resource`] builds a SCIM resource as a tree of values, which a
 //! response then serializes. For the representation most responses carry (no `attributes`, no
-//! `excludedAttributes`) that tree is pure overhead: a [`Layout`], worked out once per mapping,
+//! `excludedAttributes`) that tree is pure overhead: a layout, worked out once per mapping,
 //! says in which order and under which names the claims of a resource are written, and a
 //! [`ResourceWriter`] copies each claim's value into the output, as stored
 //! ([`Claims::write_value`]).
@@ -323,5 +323,9 @@ mod tests {
         assert!(c.write_value("urn:x:b", &mut out));
         assert_eq!(out, b"\"new\"");
         assert!(!c.write_value("urn:x:none", &mut out));
+        // Null is no value, read from text as when set.
+        let c = Claims::from_json(r#"{"urn:x:a": null, "urn:x:b": 1}"#.into()).unwrap();
+        assert_eq!((c.len(), c.contains("urn:x:a"), c.get("urn:x:a")), (1, false, None));
+        assert_eq!(c, [("urn:x:b".to_owned(), json!(1))].into_iter().collect());
     }
 }
