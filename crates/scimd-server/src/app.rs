@@ -154,3 +154,19 @@ pub async fn run(
 ) -> std::io::Result<()> {
     axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
 }
+
+/// For unit tests: a SQLite store in a temporary directory (kept while the directory lives).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) async fn temp_store() -> (tempfile::TempDir, Arc<scimd_store_sql::SqliteStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        scimd_store_sql::SqliteStore::open(
+            &dir.path().join("s.db"),
+            scimd_store_sql::SqliteOptions::default(),
+        )
+        .await
+        .unwrap(),
+    );
+    (dir, store)
+}

@@ -364,15 +364,7 @@ mod tests {
     /// made again on the newer document; neither change is lost.
     #[tokio::test]
     async fn a_lost_race_is_retried_on_the_newer_document() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            scimd_store_sql::SqliteStore::open(
-                &dir.path().join("s.db"),
-                scimd_store_sql::SqliteOptions::default(),
-            )
-            .await
-            .unwrap(),
-        );
+        let (_dir, store) = crate::app::temp_store().await;
         let settings = Arc::new(Racing { inner: store.clone(), raced: false.into() });
         let credentials = crate::auth::Credentials::with_admin_token("admin", "t");
         let state = AppState::new(crate::Config::default(), store.clone(), settings, credentials).unwrap();

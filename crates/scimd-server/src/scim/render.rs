@@ -287,15 +287,7 @@ mod tests {
     use std::sync::Arc;
 
     async fn state() -> (tempfile::TempDir, AppState, Arc<scimd_store_sql::SqliteStore>) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(
-            scimd_store_sql::SqliteStore::open(
-                &dir.path().join("s.db"),
-                scimd_store_sql::SqliteOptions::default(),
-            )
-            .await
-            .unwrap(),
-        );
+        let (dir, store) = crate::app::temp_store().await;
         let credentials = crate::auth::Credentials::with_admin_token("admin", "t");
         let state =
             AppState::new(crate::Config::default(), store.clone(), store.clone(), credentials).unwrap();
