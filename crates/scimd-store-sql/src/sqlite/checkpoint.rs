@@ -22,6 +22,9 @@ use rusqlite::Connection;
 /// How often the thread checkpoints.
 const INTERVAL: Duration = Duration::from_millis(100);
 
+/// How long a checkpoint waits for a lock before it gives up until the next round.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(50);
+
 /// WAL frames (pages) past which the thread starts the WAL over: 32 MiB.
 const RESTART_FRAMES: i64 = 8192;
 
@@ -48,6 +51,10 @@ pub(crate) struct Checkpointer {
 impl Checkpointer {
     /// Starts checkpointing the database of `conn`, a connection of its own.
     pub(crate) fn start(conn: Connection) -> std::io::Result<Checkpointer> {
+        // A RESTART checkpoint holds writes back while it waits for readers of older
+        // snapshots: it gives up soon (and is tried again at the next round) rather than stall
+        // writes behind a long read.
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(std::io::Error::other)?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new().name("scimd-sqlite-checkpoint".into()).spawn(move || {
