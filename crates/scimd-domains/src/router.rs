@@ -345,8 +345,6 @@ impl Router {
         }
     }
 
-    /// The memberships of `id` kept in the domains other than its own `home` that can keep
-    /// members of other domains.
     /// A query over the domains its filter can match in, merged. With `with_memberships`, when
     /// only one domain can match, that domain's page comes with its own groups of each
     /// resource (one store call), returned with the domain's index.
@@ -435,6 +433,8 @@ impl Router {
         Ok((Page { total, items, keys }, own))
     }
 
+    /// The memberships of `id` kept in the domains other than its own `home` that can keep
+    /// members of other domains.
     async fn foreign_memberships(&self, d: &Domains, home: usize, id: &str) -> StoreResult<Vec<Membership>> {
         let mut out = Vec::new();
         for j in (0..d.count()).filter(|j| *j != home) {
