@@ -6,11 +6,8 @@ use std::io::Write as _;
 
 use bytes::{BufMut as _, BytesMut};
 use scimd_claims::claims::{DISPLAY_NAME, GROUP_DISPLAY_NAME};
+pub(crate) use scimd_store::stored_time::{format_time, instant, parse_time, to_utc};
 use scimd_store::{Claims, Member, ResourceKind, StoreError, StoreResult, StoredResource};
-use time::format_description::FormatItem;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
@@ -109,44 +106,6 @@ impl<'a> FromSql<'a> for ClaimsFromDb {
     }
 }
 
-/// Stored times: RFC 3339 in UTC with nine fractional digits (the canonical form of
-/// `scimd_instant` in the schema), so that the text sorts in time order and what is stored is
-/// exactly what is read back (`timestamptz` would keep microseconds only).
-const TIME_FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-
-/// A time as the store keeps it: in UTC (the instant is unchanged).
-pub(crate) fn normalize_time(t: OffsetDateTime) -> StoreResult<OffsetDateTime> {
-    t.checked_to_offset(UtcOffset::UTC)
-        .ok_or_else(|| StoreError::Backend(format!("the time {t} has no UTC equivalent in range")))
-}
-
-pub(crate) fn format_time(t: OffsetDateTime) -> StoreResult<String> {
-    normalize_time(t)?.format(TIME_FORMAT).map_err(|e| StoreError::Backend(format!("unstorable time: {e}")))
-}
-
-pub(crate) fn parse_time(s: &str) -> OpResult<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .and_then(|t| t.checked_to_offset(UtcOffset::UTC))
-        .ok_or_else(|| corrupt(format!("stored time {s:?} is not RFC 3339")))
-}
-
-/// An RFC 3339 date-time as the store's canonical UTC text (what `scimd_instant` computes in
-/// SQL); one without an offset is taken as UTC, as the evaluator does. `None` for text that is
-/// not one, and for an instant whose UTC year is outside 0000-9999 (which `scimd_instant`
-/// leaves out too).
-pub(crate) fn instant(s: &str) -> Option<String> {
-    let t = OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())?;
-    let utc = t.checked_to_offset(UtcOffset::UTC)?;
-    if !(0..=9999).contains(&utc.year()) {
-        return None;
-    }
-    utc.format(TIME_FORMAT).ok()
-}
-
 pub(crate) fn version_from_db(v: i64) -> OpResult<u64> {
     u64::try_from(v).map_err(|_| corrupt(format!("negative version {v}")))
 }
@@ -209,27 +168,6 @@ pub(crate) const MEMBER_ARRAY_COLUMN_COUNT: usize = 4;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use time::macros::datetime;
-
-    #[test]
-    fn time_round_trips_exactly_and_in_utc() {
-        let t = datetime!(2024-02-29 23:59:58.123456789 +02:00);
-        let text = format_time(t).unwrap();
-        assert_eq!(text, "2024-02-29T21:59:58.123456789Z");
-        let back = parse_time(&text).unwrap();
-        assert_eq!(back, t);
-        assert_eq!(back.offset(), UtcOffset::UTC);
-    }
-
-    /// RFC 3339 §5.6, as the evaluator reads it: offsets normalised, no offset taken as UTC.
-    #[test]
-    fn instants_are_canonical_utc_text() {
-        assert_eq!(instant("2024-01-01T01:00:00+01:00").as_deref(), Some("2024-01-01T00:00:00.000000000Z"));
-        assert_eq!(instant("2024-01-01T00:00:00.5").as_deref(), Some("2024-01-01T00:00:00.500000000Z"));
-        assert_eq!(instant("2024-02-30T00:00:00Z"), None);
-        assert_eq!(instant("bjensen"), None);
-        assert_eq!(instant("0000-01-01T00:00:00+01:00"), None, "UTC year -1 is left out, as in SQL");
-    }
 
     #[test]
     fn claims_are_written_as_one_json_object() {

@@ -12,15 +12,15 @@ use time::OffsetDateTime;
 use crate::error::{OpResult, from_pg};
 use crate::members::{self, Resolved};
 use crate::resource::{
-    ClaimsFromDb, ClaimsJson, format_time, kind_code, kind_from_code, normalize_time, parse_time,
-    version_from_db, version_to_db,
+    ClaimsFromDb, ClaimsJson, format_time, kind_code, kind_from_code, parse_time, to_utc, version_from_db,
+    version_to_db,
 };
 
 pub(crate) async fn create(client: &mut Object, new: &NewResource) -> OpResult<StoredResource> {
     if new.kind == ResourceKind::User && !new.members.is_empty() {
         return Err(StoreError::Unsupported("a user has no members".to_owned()).into());
     }
-    let now = normalize_time(new.now)?;
+    let now = to_utc(new.now)?;
     let now_text = format_time(now)?;
     const INSERT: &str = "INSERT INTO resources (id, kind, created, last_modified, version, claims) \
                           VALUES ($1, $2, $3, $3, 1, $4) RETURNING seq";
@@ -91,7 +91,7 @@ pub(crate) async fn replace(client: &mut Object, rep: &Replacement) -> OpResult<
     if rep.kind == ResourceKind::User && rep.members.as_ref().is_some_and(|m| !m.is_empty()) {
         return Err(StoreError::Unsupported("a user has no members".to_owned()).into());
     }
-    let now = normalize_time(rep.now)?;
+    let now = to_utc(rep.now)?;
     let now_text = format_time(now)?;
     let expected = rep.expected_version.map(version_to_db).transpose()?;
     let claims = Some(ClaimsJson(&rep.claims));
@@ -136,7 +136,7 @@ pub(crate) async fn replace(client: &mut Object, rep: &Replacement) -> OpResult<
 /// the other's members), removals go by (group, member) key, additions after the last position
 /// (one index probe). Nothing reads or rewrites the members that stay.
 pub(crate) async fn change_members(client: &mut Object, ch: &MemberChange) -> OpResult<StoredResource> {
-    let now = normalize_time(ch.now)?;
+    let now = to_utc(ch.now)?;
     let now_text = format_time(now)?;
     let expected = ch.expected_version.map(version_to_db).transpose()?;
     let claims = ch.claims.as_ref().map(ClaimsJson);

@@ -25,6 +25,7 @@
 //! [`StoreError::Unsupported`].
 
 pub mod mapping;
+pub mod stored_time;
 
 use async_trait::async_trait;
 pub use mapping::{AttributeMap, DomainMap, MappedClaim, ValueKind};

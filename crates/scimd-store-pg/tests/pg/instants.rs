@@ -3,23 +3,12 @@
 //! offset taken as UTC), on valid, invalid and odd date-times.
 
 use proptest::prelude::*;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
 use super::server::{admin_client, new_schema};
 
 /// What the store computes in Rust (and the evaluator compares): canonical UTC text.
 fn expected(s: &str) -> Option<String> {
-    let t = OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())?;
-    let utc = t.checked_to_offset(UtcOffset::UTC)?;
-    if !(0..=9999).contains(&utc.year()) {
-        return None;
-    }
-    let format = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-    utc.format(format).ok()
+    scimd_store::stored_time::instant(s)
 }
 
 fn two(max: u32) -> impl Strategy<Value = String> {

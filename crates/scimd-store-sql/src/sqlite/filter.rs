@@ -31,7 +31,8 @@ use scimd_core::filter::{CompValue, CompareOp};
 use scimd_core::schema::AttrType;
 use scimd_store::{ClaimFilter, ResourceKind, StoreError, StoreResult};
 
-use super::resource::{display_claim, fold_case, format_time};
+use super::resource::{display_claim, fold_case};
+use scimd_store::stored_time::instant;
 
 /// A compiled filter: SQL text with `?` placeholders and their values, in order.
 #[derive(Debug, Default, PartialEq)]
@@ -446,17 +447,6 @@ fn text_cond(out: &mut Compiled, v: &str, t: &str, op: CompareOp, s: &str, case_
         }
     };
     out.sql.push_str(&format!("({t} = 'text' AND {sql})"));
-}
-
-/// An RFC 3339 date-time as the store's canonical UTC text (nine fractional digits), which
-/// sorts in time order; one without an offset is taken as UTC, as the evaluator does.
-pub(crate) fn instant(s: &str) -> Option<String> {
-    use time::OffsetDateTime;
-    use time::format_description::well_known::Rfc3339;
-    let t = OffsetDateTime::parse(s, &Rfc3339)
-        .ok()
-        .or_else(|| OffsetDateTime::parse(&format!("{s}Z"), &Rfc3339).ok())?;
-    format_time(t).ok()
 }
 
 fn push_eq(

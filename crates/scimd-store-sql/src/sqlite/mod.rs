@@ -197,9 +197,8 @@ fn connect(path: &Path, options: &SqliteOptions) -> StoreResult<Connection> {
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
             Ok(match ctx.get_raw(0) {
-                ValueRef::Text(t) => {
-                    filter::instant(&String::from_utf8_lossy(t)).map_or(SqlValue::Null, SqlValue::Text)
-                }
+                ValueRef::Text(t) => scimd_store::stored_time::instant(&String::from_utf8_lossy(t))
+                    .map_or(SqlValue::Null, SqlValue::Text),
                 _ => SqlValue::Null,
             })
         },

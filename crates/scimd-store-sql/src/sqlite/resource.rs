@@ -5,11 +5,8 @@ use std::io::Write as _;
 
 use rusqlite::Row;
 use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
+pub(crate) use scimd_store::stored_time::{format_time, parse_time, to_utc};
 use scimd_store::{Claims, ResourceKind, StoreError, StoreResult, StoredResource};
-use time::format_description::FormatItem;
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
 use super::error::{from_json, from_sqlite};
 
@@ -91,31 +88,6 @@ pub(crate) fn claims_from_json(json: &str) -> StoreResult<Claims> {
     Claims::from_json(json.to_owned()).map_err(from_json)
 }
 
-/// Stored times: RFC 3339 in UTC with nine fractional digits, so that the text sorts in time
-/// order and what is stored is exactly what is read back.
-const TIME_FORMAT: &[FormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:9]Z");
-
-/// A time as the store keeps it: in UTC (the instant is unchanged).
-/// A time whose UTC date falls outside the years `time` can represent stays as it is (it cannot
-/// be stored: `format_time` refuses it); never a panic on a client's value.
-pub(crate) fn normalize_time(t: OffsetDateTime) -> OffsetDateTime {
-    t.checked_to_offset(UtcOffset::UTC).unwrap_or(t)
-}
-
-pub(crate) fn format_time(t: OffsetDateTime) -> StoreResult<String> {
-    let utc = t
-        .checked_to_offset(UtcOffset::UTC)
-        .ok_or_else(|| StoreError::Backend(format!("unstorable time {t}: out of range in UTC")))?;
-    utc.format(TIME_FORMAT).map_err(|e| StoreError::Backend(format!("unstorable time: {e}")))
-}
-
-pub(crate) fn parse_time(s: &str) -> StoreResult<OffsetDateTime> {
-    OffsetDateTime::parse(s, &Rfc3339)
-        .map(normalize_time)
-        .map_err(|e| StoreError::Backend(format!("stored time {s:?} is not RFC 3339: {e}")))
-}
-
 pub(crate) fn version_from_db(v: i64) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| StoreError::Backend(format!("negative stored version {v}")))
 }
@@ -141,17 +113,6 @@ pub(crate) fn from_row(row: &Row<'_>) -> StoreResult<(i64, StoredResource)> {
 mod tests {
     use super::*;
     use serde_json::json;
-    use time::macros::datetime;
-
-    #[test]
-    fn time_round_trips_exactly_and_in_utc() {
-        let t = datetime!(2024-02-29 23:59:58.123456789 +02:00);
-        let text = format_time(t).unwrap();
-        assert_eq!(text, "2024-02-29T21:59:58.123456789Z");
-        let back = parse_time(&text).unwrap();
-        assert_eq!(back, t);
-        assert_eq!(back.offset(), UtcOffset::UTC);
-    }
 
     #[test]
     fn claims_round_trip_through_json() {
@@ -183,20 +144,5 @@ mod tests {
         let group = Derived::of(ResourceKind::Group, &claims);
         assert_eq!(group.user_name_ci, None);
         assert_eq!(group.display_name_ci.as_deref(), Some("admins"));
-    }
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
-    use time::format_description::well_known::Rfc3339;
-
-    #[test]
-    fn a_time_out_of_range_in_utc_is_refused_not_a_panic() {
-        // RFC 7643 §2.3.5 allows any offset; 9999-12-31T23:30:00-01:00 is in year 10000 in UTC.
-        let t = OffsetDateTime::parse("9999-12-31T23:30:00-01:00", &Rfc3339)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        assert!(format_time(t).is_err());
-        assert_eq!(super::super::filter::instant("9999-12-31T23:30:00-01:00"), None);
     }
 }

@@ -12,8 +12,7 @@ use time::OffsetDateTime;
 use super::error::from_sqlite;
 use super::read::load_members;
 use super::resource::{
-    Derived, claims_to_json, format_time, kind_code, kind_from_code, normalize_time, to_db_int,
-    version_from_db,
+    Derived, claims_to_json, format_time, kind_code, kind_from_code, to_db_int, to_utc, version_from_db,
 };
 
 /// Creates a resource; returns it with its `seq` (its place in creation order).
@@ -21,7 +20,7 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
     if new.kind == ResourceKind::User && !new.members.is_empty() {
         return Err(StoreError::Unsupported("a user has no members".to_owned()));
     }
-    let now = normalize_time(new.now);
+    let now = to_utc(new.now)?;
     let now_text = format_time(now)?;
     let derived = Derived::of(new.kind, &new.claims);
     let claims_json = claims_to_json(&new.claims)?;
@@ -112,7 +111,7 @@ pub(crate) fn replace(conn: &mut Connection, rep: Replacement) -> StoreResult<St
     if rep.kind == ResourceKind::User && rep.members.as_ref().is_some_and(|m| !m.is_empty()) {
         return Err(StoreError::Unsupported("a user has no members".to_owned()));
     }
-    let now = normalize_time(rep.now);
+    let now = to_utc(rep.now)?;
     let now_text = format_time(now)?;
     let derived = Derived::of(rep.kind, &rep.claims);
     let claims_json = claims_to_json(&rep.claims)?;
@@ -269,7 +268,7 @@ fn update_row(
 /// additions appended after the current last position (`members_group_pos` gives it in one
 /// probe). Nothing reads or rewrites the members that stay.
 pub(crate) fn change_members(conn: &mut Connection, ch: MemberChange) -> StoreResult<StoredResource> {
-    let now = normalize_time(ch.now);
+    let now = to_utc(ch.now)?;
     let now_text = format_time(now)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
     let cur = current(&tx, ResourceKind::Group, &ch.group_id, ch.expected_version)?;
