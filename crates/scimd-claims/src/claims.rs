@@ -21,6 +21,11 @@ pub const DISPLAY_NAME: &str = "urn:scimd:claims:displayName";
 pub const GROUP_DISPLAY_NAME: &str = "urn:scimd:claims:groupDisplayName";
 /// The local claim that holds a user's password, as an argon2id PHC string, never in clear.
 pub const PASSWORD: &str = "urn:scimd:claims:password";
+/// The local claim that holds a user's emails (a list of objects with `value`, `type`,
+/// `primary`, `display`); stores index `emails.value` (RFC 7644 §3.4.2.2 lookups by email).
+pub const EMAILS: &str = "urn:scimd:claims:emails";
+/// The local claim that holds a user's family name (`name.familyName`).
+pub const FAMILY_NAME: &str = "urn:scimd:claims:name.familyName";
 
 /// The claims every store answers equality filters on (by index where it has one).
 pub const INDEXED: [&str; 5] = [ID, USER_NAME, EXTERNAL_ID, DISPLAY_NAME, GROUP_DISPLAY_NAME];

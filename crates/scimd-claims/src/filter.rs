@@ -53,6 +53,25 @@ pub enum ClaimFilter {
     ElementMatch { of: Collection, filter: Box<ClaimFilter> },
 }
 
+impl ClaimFilter {
+    /// Inside a value path (`emails[...]`): the string this filter requires the element's
+    /// string sub-attribute `sub` to equal (`sub eq "…"` alone, or one part of an AND), which an
+    /// index on that sub-attribute narrows by.
+    pub fn required_element_eq(&self, sub: &str) -> Option<&str> {
+        match self {
+            ClaimFilter::Compare {
+                path: ClaimPath::Element { sub: s },
+                op: CompareOp::Eq,
+                value: CompValue::Str(v),
+                attr_type: AttrType::String,
+                ..
+            } if s == sub => Some(v),
+            ClaimFilter::And(parts) => parts.iter().find_map(|p| p.required_element_eq(sub)),
+            _ => None,
+        }
+    }
+}
+
 /// What a comparison reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClaimPath {

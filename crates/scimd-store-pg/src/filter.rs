@@ -263,7 +263,7 @@ impl Compiler<'_> {
                 match of {
                     Collection::Claim(claim) => {
                         // `emails[value eq "x" ...]`: the emails index narrows the rows first.
-                        let hint = match value_eq_hint(filter) {
+                        let hint = match filter.required_element_eq("value") {
                             Some(s) if claim == EMAILS && self.kind == ResourceKind::User => {
                                 format!("{} AND ", self.emails_value_index(s))
                             }
@@ -527,22 +527,6 @@ impl Compiler<'_> {
 struct Leaf {
     ty: AttrType,
     case_exact: bool,
-}
-
-/// The string of a `value eq "..."` that the filter inside `emails[...]` requires (the filter
-/// itself, or one part of an AND of it).
-fn value_eq_hint(filter: &ClaimFilter) -> Option<&str> {
-    match filter {
-        ClaimFilter::Compare {
-            path: ClaimPath::Element { sub },
-            op: CompareOp::Eq,
-            value: CompValue::Str(s),
-            attr_type: AttrType::String,
-            ..
-        } if sub == "value" => Some(s),
-        ClaimFilter::And(parts) => parts.iter().find_map(value_eq_hint),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -13,9 +13,7 @@ use tokio_postgres::types::{FromSql, IsNull, ToSql, Type, to_sql_checked};
 
 use crate::error::{OpError, OpResult, corrupt, from_pg};
 
-/// The local claim that holds a user's emails (DESIGN.md: `...:User:emails`), indexed by
-/// `emails.value`.
-pub(crate) const EMAILS: &str = "urn:scimd:claims:emails";
+pub(crate) use scimd_claims::claims::EMAILS;
 
 /// The columns [`from_row`] reads first, in its order, of a `resources` row named `alias`.
 pub(crate) fn columns(alias: &str) -> String {

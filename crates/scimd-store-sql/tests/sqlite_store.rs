@@ -5,9 +5,12 @@
 
 use std::sync::Arc;
 
-use scimd_claims::claims::{GROUP_DISPLAY_NAME, USER_NAME};
+use scimd_claims::claims::{EMAILS, FAMILY_NAME, GROUP_DISPLAY_NAME, USER_NAME};
+use scimd_claims::{ClaimPath, Collection};
+use scimd_core::filter::{CompValue, CompareOp};
+use scimd_core::schema::AttrType;
 use scimd_store::{
-    ClaimFilter, Claims, Member, NewResource, ResourceKind, StoreError, StoreQuery, UserStore,
+    ClaimFilter, Claims, Member, NewResource, Replacement, ResourceKind, StoreError, StoreQuery, UserStore,
 };
 use scimd_store_sql::{SqliteOptions, SqliteStore};
 use serde_json::{Value, json};
@@ -178,4 +181,115 @@ async fn unfiltered_paging_is_exact_after_deletions_and_reopen() {
         .unwrap();
     assert_eq!(groups.total, 4);
     assert_eq!(groups.items.iter().map(|g| g.id.as_str()).collect::<Vec<_>>(), ["g5", "g10", "g15"]);
+}
+
+fn with_emails(id: &str, user_name: &str, emails: Value) -> NewResource {
+    let mut new = new_user(id, user_name);
+    new.claims.insert(EMAILS, emails);
+    new
+}
+
+/// `emails.value eq "…"` (RFC 7644 §3.4.2.2), answered from the store's emails table.
+fn email_eq(value: &str) -> ClaimFilter {
+    ClaimFilter::Compare {
+        path: ClaimPath::Claim { claim: EMAILS.into(), sub: Some("value".into()) },
+        op: CompareOp::Eq,
+        value: CompValue::Str(value.into()),
+        attr_type: AttrType::String,
+        case_exact: false,
+    }
+}
+
+async fn email_rows(dir: &TempDir) -> i64 {
+    let conn = rusqlite::Connection::open(dir.path().join("db").join("scimd.db")).unwrap();
+    conn.query_row("SELECT count(*) FROM user_emails", [], |r| r.get(0)).unwrap()
+}
+
+/// The emails table follows every write of a user: a create adds its rows, a replace swaps
+/// them, a delete removes them; filters on emails answer from it without regard to case.
+#[tokio::test]
+async fn emails_follow_every_write_of_a_user() {
+    let (dir, store) = fresh().await;
+    store
+        .create(with_emails("u1", "kim", json!([{"value": "Kim@Example.com", "type": "work"}])))
+        .await
+        .unwrap();
+    store.create(new_user("u2", "lee")).await.unwrap();
+    assert_eq!(store.query(&users(email_eq("kim@EXAMPLE.com"))).await.unwrap().total, 1);
+    assert_eq!(email_rows(&dir).await, 1);
+
+    let mut claims =
+        with_emails("u1", "kim", json!([{"value": "k@home.org", "type": "home"}, "not an object"])).claims;
+    claims.insert(USER_NAME, json!("kim"));
+    let rep = Replacement {
+        id: "u1".into(),
+        kind: ResourceKind::User,
+        expected_version: None,
+        claims,
+        members: None,
+        now: NOW,
+    };
+    store.replace(rep).await.unwrap();
+    assert_eq!(store.query(&users(email_eq("kim@example.com"))).await.unwrap().total, 0);
+    assert_eq!(store.query(&users(email_eq("K@HOME.org"))).await.unwrap().total, 1);
+    let home = ClaimFilter::ElementMatch {
+        of: Collection::Claim(EMAILS.into()),
+        filter: Box::new(ClaimFilter::And(vec![
+            ClaimFilter::Compare {
+                path: ClaimPath::Element { sub: "type".into() },
+                op: CompareOp::Eq,
+                value: CompValue::Str("HOME".into()),
+                attr_type: AttrType::String,
+                case_exact: false,
+            },
+            ClaimFilter::Compare {
+                path: ClaimPath::Element { sub: "value".into() },
+                op: CompareOp::Co,
+                value: CompValue::Str("@Home".into()),
+                attr_type: AttrType::String,
+                case_exact: false,
+            },
+        ])),
+    };
+    assert_eq!(store.query(&users(home)).await.unwrap().total, 1);
+    assert_eq!(email_rows(&dir).await, 1, "only objects have rows");
+
+    store.delete(ResourceKind::User, "u1", None).await.unwrap();
+    assert_eq!(store.query(&users(email_eq("k@home.org"))).await.unwrap().total, 0);
+    assert_eq!(email_rows(&dir).await, 0);
+}
+
+/// Schema version 3 derives the emails table and the family name column from the users already
+/// stored.
+#[tokio::test]
+async fn the_search_migration_derives_what_it_adds_from_existing_users() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let mut kim = with_emails("u1", "kim", json!([{"value": "Ö@x.org", "type": "Work"}]));
+    kim.claims.insert(FAMILY_NAME, json!("Öberg"));
+    store.create(kim).await.unwrap();
+    store.create(new_user("u2", "lee")).await.unwrap();
+    drop(store);
+    {
+        // Back to version 2, as a store written before version 3 existed.
+        let conn = rusqlite::Connection::open(dir.path().join("db").join("scimd.db")).unwrap();
+        conn.execute_batch(
+            "DROP TABLE user_emails; DROP INDEX resources_family_name_ci; \
+             ALTER TABLE resources DROP COLUMN family_name_ci; PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let store = open(&dir).await;
+    assert_eq!(email_rows(&dir).await, 1);
+    assert_eq!(store.query(&users(email_eq("ö@X.ORG"))).await.unwrap().total, 1);
+    let family = |op: CompareOp, v: &str| ClaimFilter::Compare {
+        path: ClaimPath::Claim { claim: FAMILY_NAME.into(), sub: None },
+        op,
+        value: CompValue::Str(v.into()),
+        attr_type: AttrType::String,
+        case_exact: false,
+    };
+    assert_eq!(store.query(&users(family(CompareOp::Sw, "öB"))).await.unwrap().total, 1);
+    assert_eq!(store.query(&users(family(CompareOp::Eq, "ÖBERG"))).await.unwrap().total, 1);
+    assert_eq!(store.query(&users(family(CompareOp::Ne, "öberg"))).await.unwrap().total, 1, "lee has none");
 }

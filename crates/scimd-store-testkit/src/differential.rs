@@ -282,6 +282,10 @@ pub async fn check(store: Arc<dyn UserStore>, case: &Case) {
         assert_eq!(got, want, "filter {text}, sort {sort:?}, on {rendered:?}");
         assert_eq!(page.total as usize, want.len(), "total of {text}");
         assert_eq!(page.keys.len(), page.items.len());
+        // count=0 (RFC 7644 §3.4.2.4): the total alone, which a store may count another way.
+        let counted =
+            store.query(&StoreQuery { limit: 0, ..q }).await.unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(counted.total as usize, want.len(), "count of {text}");
     }
 }
 

@@ -4,7 +4,7 @@
 //! plan, the one a statement prepared once per connection may settle on, with statistics of a
 //! populated table.
 
-use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
+use scimd_claims::claims::{DISPLAY_NAME, EMAILS, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_claims::{ClaimPath, Collection, Column, MemberField};
 use scimd_core::filter::{CompValue, CompareOp};
 use scimd_core::schema::AttrType;
@@ -13,8 +13,6 @@ use scimd_store_testkit::fixtures::{NOW, claims};
 use serde_json::json;
 
 use super::server::{admin_client, base_url, new_schema, url_with_schema};
-
-const EMAILS: &str = "urn:scimd:claims:emails";
 
 fn eq(path: ClaimPath, value: &str, case_exact: bool) -> ClaimFilter {
     ClaimFilter::Compare {

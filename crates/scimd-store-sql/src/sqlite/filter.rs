@@ -41,6 +41,14 @@ pub(crate) struct Compiled {
     pub(crate) params: Vec<SqlValue>,
 }
 
+impl Compiled {
+    /// Appends another compiled piece (its text and its parameters, in order).
+    pub(crate) fn append(&mut self, other: Compiled) {
+        self.sql.push_str(&other.sql);
+        self.params.extend(other.params);
+    }
+}
+
 /// Where a filter is compiled: at the top of a resource, or inside an element match.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -106,6 +114,15 @@ fn column(c: Column) -> &'static str {
 }
 
 fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
+    // Filters on users' emails and family name: from the tables and columns that hold them
+    // folded, where those answer them.
+    if scope == Scope::Top
+        && let Some(c) =
+            super::emails::compile(kind, filter).or_else(|| super::folded::compile_family_name(kind, filter))
+    {
+        out.append(c);
+        return Ok(());
+    }
     match filter {
         ClaimFilter::All => out.sql.push('1'),
         ClaimFilter::And(parts) => push_all(kind, parts, scope, " AND ", "1", out)?,

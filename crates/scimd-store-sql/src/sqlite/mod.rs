@@ -7,8 +7,10 @@
 //! commit). That is the trade the store makes for write throughput.
 
 mod checkpoint;
+mod emails;
 mod error;
 mod filter;
+mod folded;
 mod order;
 mod pool;
 mod read;

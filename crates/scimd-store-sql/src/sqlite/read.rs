@@ -7,12 +7,12 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
-    Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery, StoreResult,
-    StoredResource,
+    ClaimFilter, Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery,
+    StoreResult, StoredResource,
 };
 
 use super::error::from_sqlite;
-use super::filter::{compile, compile_sort_key, json_path};
+use super::filter::{Compiled, compile, compile_sort_key, json_path};
 use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int};
 
 pub(crate) fn get(
@@ -136,7 +136,6 @@ pub(crate) fn query_rows(
     let k = kind_code(query.kind);
     params.extend(filter.params.iter().cloned());
 
-    let count_params = params.clone();
     let mut items = Vec::new();
     let mut keys = Vec::new();
     let mut seqs = Vec::new();
@@ -239,18 +238,29 @@ pub(crate) fn query_rows(
     let total = if query.offset == 0 && query.after.is_none() && (items.len() as u64) < query.limit {
         items.len() as u64
     } else {
+        let count = count_statement(query.kind, &query.filter, &filter);
         let total: i64 = tx
-            .prepare_cached(&format!(
-                "SELECT count(*) FROM resources AS r WHERE r.kind = {k} AND {}",
-                filter.sql
-            ))
+            .prepare_cached(&count.sql)
             .map_err(from_sqlite)?
-            .query_row(params_from_iter(count_params.iter()), |row| row.get(0))
+            .query_row(params_from_iter(count.params.iter()), |row| row.get(0))
             .map_err(from_sqlite)?;
         u64::try_from(total).unwrap_or(0)
     };
     tx.end()?;
     Ok((Page { total, items, keys }, memberships))
+}
+
+/// The statement that counts the matches of `filter` (compiled as `compiled`): from the
+/// emails table alone where the filter is one condition on it, else over the resources.
+fn count_statement(kind: ResourceKind, filter: &ClaimFilter, compiled: &Compiled) -> Compiled {
+    super::emails::count(kind, filter).unwrap_or_else(|| Compiled {
+        sql: format!(
+            "SELECT count(*) FROM resources AS r WHERE r.kind = {} AND {}",
+            kind_code(kind),
+            compiled.sql
+        ),
+        params: compiled.params.clone(),
+    })
 }
 
 /// The condition "after `position`" in the order `(page_key IS NULL), page_key, page_seq`
@@ -603,19 +613,20 @@ mod tests {
     /// The query plans of the count and of the first page of a filter.
     fn plan(filter: &ClaimFilter) -> String {
         let c = compile(ResourceKind::User, filter).unwrap();
-        let count = format!("SELECT count(*) FROM resources AS r WHERE r.kind = 1 AND {}", c.sql);
-        let page = first_page_sql(1, &c.sql, &in_groups("r"), 100);
-        format!("{}\n{}", plan_of(&count, filter), plan_of(&page, filter))
+        let page =
+            Compiled { sql: first_page_sql(1, &c.sql, &in_groups("r"), 100), params: c.params.clone() };
+        let count = count_statement(ResourceKind::User, filter, &c);
+        format!("{}\n{}", plan_of(&count), plan_of(&page))
     }
 
-    fn plan_of(statement: &str, filter: &ClaimFilter) -> String {
+    fn plan_of(statement: &Compiled) -> String {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
-        let c = compile(ResourceKind::User, filter).unwrap();
-        let sql = format!("EXPLAIN QUERY PLAN {statement}");
+        let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
         let mut stmt = conn.prepare(&sql).unwrap();
-        let rows = stmt.query_map(params_from_iter(c.params.iter()), |row| row.get::<_, String>(3)).unwrap();
+        let rows =
+            stmt.query_map(params_from_iter(statement.params.iter()), |row| row.get::<_, String>(3)).unwrap();
         rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
     }
 
@@ -645,5 +656,55 @@ mod tests {
         };
         let p = plan(&f);
         assert!(p.contains("INDEX") && !p.contains("SCAN"), "{p}");
+    }
+
+    /// `name.familyName eq` and `sw` read an index range of the folded family names.
+    #[test]
+    fn family_name_equality_and_prefix_use_an_index() {
+        for op in [CompareOp::Eq, CompareOp::Sw] {
+            let f = ClaimFilter::Compare {
+                path: ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
+                op,
+                value: CompValue::Str("Lov".into()),
+                attr_type: AttrType::String,
+                case_exact: false,
+            };
+            let p = plan(&f);
+            assert!(p.contains("INDEX resources_family_name_ci (kind=? AND family_name_ci"), "{op:?}: {p}");
+            assert!(!p.contains("SCAN"), "{op:?}: neither the count nor the page scans: {p}");
+        }
+    }
+
+    /// The issue's index requirement: `emails.value eq` (alone, or inside `emails[...]` with
+    /// other conditions) is an index lookup in `user_emails`, never a scan of the users.
+    #[test]
+    fn emails_value_equality_uses_an_index() {
+        let emails = scimd_claims::claims::EMAILS;
+        let value_eq = |path: ClaimPath| ClaimFilter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: CompValue::Str("Kim@Example.com".into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        };
+        let alone = value_eq(ClaimPath::Claim { claim: emails.into(), sub: Some("value".into()) });
+        let in_path = ClaimFilter::ElementMatch {
+            of: scimd_claims::Collection::Claim(emails.into()),
+            filter: Box::new(ClaimFilter::And(vec![
+                ClaimFilter::Compare {
+                    path: ClaimPath::Element { sub: "type".into() },
+                    op: CompareOp::Eq,
+                    value: CompValue::Str("work".into()),
+                    attr_type: AttrType::String,
+                    case_exact: false,
+                },
+                value_eq(ClaimPath::Element { sub: "value".into() }),
+            ])),
+        };
+        for f in [alone, in_path] {
+            let p = plan(&f);
+            assert!(p.contains("INDEX user_emails_value (value_ci=?)"), "{p}");
+            assert!(!p.contains("SCAN"), "neither the count nor the page scans: {p}");
+        }
     }
 }

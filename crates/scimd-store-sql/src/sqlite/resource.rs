@@ -4,7 +4,7 @@
 use std::io::Write as _;
 
 use rusqlite::Row;
-use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
+use scimd_claims::claims::{DISPLAY_NAME, EMAILS, EXTERNAL_ID, FAMILY_NAME, GROUP_DISPLAY_NAME, USER_NAME};
 pub(crate) use scimd_store::stored_time::{format_time, parse_time, to_utc};
 use scimd_store::{Claims, ResourceKind, StoreError, StoreResult, StoredResource};
 
@@ -38,16 +38,48 @@ pub(crate) struct Derived {
     pub(crate) external_id: Option<String>,
     /// Users: displayName; groups: the group displayName; lower-cased.
     pub(crate) display_name_ci: Option<String>,
+    /// Users: `name.familyName`, lower-cased.
+    pub(crate) family_name_ci: Option<String>,
+    /// Users: the rows of `user_emails`, one per object in the emails claim's list.
+    pub(crate) emails: Vec<EmailRow>,
+}
+
+/// One row of `user_emails`: an element of a user's emails, its type and value folded.
+#[derive(Debug, PartialEq)]
+pub(crate) struct EmailRow {
+    /// The element's index in the claim's list.
+    pub(crate) pos: i64,
+    pub(crate) type_ci: Option<String>,
+    pub(crate) value_ci: Option<String>,
+}
+
+/// The `user_emails` rows of a user's claims: as the 0003 migration derives them in SQL.
+fn email_rows(claims: &Claims) -> Vec<EmailRow> {
+    let Some(serde_json::Value::Array(items)) = claims.get(EMAILS) else {
+        return Vec::new();
+    };
+    let folded = |v: &serde_json::Value, key: &str| v.get(key).and_then(|s| s.as_str()).map(fold_case);
+    (0_i64..)
+        .zip(items)
+        .filter(|(_, item)| item.is_object())
+        .map(|(pos, item)| EmailRow { pos, type_ci: folded(item, "type"), value_ci: folded(item, "value") })
+        .collect()
 }
 
 impl Derived {
     pub(crate) fn of(kind: ResourceKind, claims: &Claims) -> Derived {
-        let user_name_ci = match kind {
-            ResourceKind::User => claims.get_str(USER_NAME).map(fold_case),
-            ResourceKind::Group => None,
+        let (user_name_ci, family_name_ci, emails) = match kind {
+            ResourceKind::User => (
+                claims.get_str(USER_NAME).map(fold_case),
+                claims.get_str(FAMILY_NAME).map(fold_case),
+                email_rows(claims),
+            ),
+            ResourceKind::Group => (None, None, Vec::new()),
         };
         Derived {
             user_name_ci,
+            family_name_ci,
+            emails,
             external_id: claims.get_str(EXTERNAL_ID).map(str::to_owned),
             display_name_ci: claims.get_str(display_claim(kind)).map(fold_case),
         }

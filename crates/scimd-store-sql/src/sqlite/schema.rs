@@ -12,8 +12,11 @@ use super::error::from_sqlite;
 
 /// The migrations, in order: migration `i` (0-based) takes the schema to version `i + 1`.
 /// Append only; never edit a released migration.
-pub(crate) const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_init.sql"), include_str!("migrations/0002_domains.sql")];
+pub(crate) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_domains.sql"),
+    include_str!("migrations/0003_search_indexes.sql"),
+];
 
 /// The schema version this code writes.
 pub(crate) fn current_version() -> i64 {

@@ -27,8 +27,8 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
 
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
     tx.prepare_cached(
-        "INSERT INTO resources (id, kind, user_name_ci, external_id, display_name_ci, created, \
-         last_modified, version, claims) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 1, ?7)",
+        "INSERT INTO resources (id, kind, user_name_ci, external_id, display_name_ci, family_name_ci, \
+         created, last_modified, version, claims) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1, ?8)",
     )
     .map_err(from_sqlite)?
     .execute(params![
@@ -37,11 +37,13 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
         derived.user_name_ci,
         derived.external_id,
         derived.display_name_ci,
+        derived.family_name_ci,
         now_text,
         claims_json,
     ])
     .map_err(from_sqlite)?;
     let seq = tx.last_insert_rowid();
+    insert_emails(&tx, seq, &derived)?;
 
     let members = match new.kind {
         ResourceKind::Group => {
@@ -248,7 +250,7 @@ fn update_row(
 ) -> StoreResult<()> {
     conn.prepare_cached(
         "UPDATE resources SET user_name_ci = ?1, external_id = ?2, display_name_ci = ?3, \
-         last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
+         family_name_ci = ?8, last_modified = ?4, version = ?5, claims = ?6 WHERE seq = ?7",
     )
     .map_err(from_sqlite)?
     .execute(params![
@@ -259,8 +261,27 @@ fn update_row(
         to_db_int(version),
         claims_json,
         seq,
+        derived.family_name_ci,
     ])
     .map_err(from_sqlite)?;
+    conn.prepare_cached("DELETE FROM user_emails WHERE seq = ?1")
+        .map_err(from_sqlite)?
+        .execute([seq])
+        .map_err(from_sqlite)?;
+    insert_emails(conn, seq, derived)
+}
+
+/// The `user_emails` rows of a resource (users only have any).
+fn insert_emails(conn: &Connection, seq: i64, derived: &Derived) -> StoreResult<()> {
+    if derived.emails.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn
+        .prepare_cached("INSERT INTO user_emails (seq, pos, type_ci, value_ci) VALUES (?1, ?2, ?3, ?4)")
+        .map_err(from_sqlite)?;
+    for row in &derived.emails {
+        insert.execute(params![seq, row.pos, row.type_ci, row.value_ci]).map_err(from_sqlite)?;
+    }
     Ok(())
 }
 
@@ -451,6 +472,13 @@ pub(crate) fn remove_claim(conn: &mut Connection, kind: ResourceKind, claim: &st
         .map_err(from_sqlite)?
         .execute(params![kind_code(kind), path])
         .map_err(from_sqlite)?;
+    // What is derived from the claim goes with it.
+    if kind == ResourceKind::User && claim == scimd_claims::claims::EMAILS {
+        tx.execute("DELETE FROM user_emails", []).map_err(from_sqlite)?;
+    }
+    if kind == ResourceKind::User && claim == scimd_claims::claims::FAMILY_NAME {
+        tx.execute("UPDATE resources SET family_name_ci = NULL WHERE kind = 1", []).map_err(from_sqlite)?;
+    }
     tx.commit().map_err(from_sqlite)?;
     Ok(changed as u64)
 }
@@ -464,8 +492,8 @@ mod tests {
     use serde_json::json;
 
     fn conn() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        // As the store opens its connections (its SQL functions registered), but in memory.
+        let mut conn = super::super::connect(std::path::Path::new(":memory:"), &Default::default()).unwrap();
         super::super::schema::migrate(&mut conn).unwrap();
         conn
     }
