@@ -63,6 +63,7 @@ fn users(filter: ClaimFilter) -> StoreQuery {
         with_members: false,
         sort: None,
         after: None,
+        before: None,
     }
 }
 
