@@ -23,6 +23,13 @@ pub fn threshold(merged: i64, domain: usize) -> i64 {
     (merged - domain as i64).div_euclid(DOMAINS)
 }
 
+/// The seq bound for `domain` before the merged position `merged`: the domain's resources
+/// with `seq * DOMAINS + domain < merged` are those with `seq < bound`.
+pub fn bound_before(merged: i64, domain: usize) -> i64 {
+    let rest = merged.saturating_sub(domain as i64);
+    rest.div_euclid(DOMAINS).saturating_add(i64::from(rest.rem_euclid(DOMAINS) != 0))
+}
+
 /// The order of two merged positions in a query sorted `descending` (or in creation order when
 /// neither has a key).
 pub fn compare_positions(a: &Keyset, b: &Keyset, descending: bool) -> Ordering {
@@ -50,6 +57,18 @@ mod tests {
         assert_eq!(threshold(merged, 0), 2);
         assert_eq!(threshold(merged, 1), 1, "domain 1's seq 2 (129) still comes after 128");
         assert_eq!(threshold(encode(0, 3), 5), -1);
+    }
+
+    #[test]
+    fn bounds_end_each_domain_before_a_merged_position() {
+        // Merged order of (seq, domain): (1,0)=64 (1,1)=65 (2,0)=128 (2,1)=129.
+        let merged = encode(2, 0);
+        assert_eq!(bound_before(merged, 0), 2, "domain 0 ends before seq 2");
+        assert_eq!(bound_before(merged, 1), 2, "domain 1's seq 1 (65) comes before 128");
+        let merged = encode(1, 1);
+        assert_eq!(bound_before(merged, 0), 2, "domain 0's seq 1 (64) comes before 65");
+        assert_eq!(bound_before(merged, 1), 1);
+        assert_eq!(bound_before(i64::MIN, 5), i64::MIN.div_euclid(DOMAINS), "no overflow");
     }
 
     #[test]

@@ -1,13 +1,13 @@
 //! The domain router: PRIMARY and the secondary domains behind one [`UserStore`].
 
-use crate::merge::{compare_positions, encode, threshold};
+use crate::merge::{bound_before, compare_positions, encode, threshold};
 use crate::names::{self, name_claim};
 use async_trait::async_trait;
 use scimd_claims::filter::{ClaimFilter, ClaimPath};
 use scimd_core::ResourceKind;
 use scimd_core::filter::{CompValue, CompareOp};
 use scimd_store::{
-    Keyset, Member, MemberChange, Membership, NewResource, Page, Replacement, SortValue, StoreError,
+    Before, Keyset, Member, MemberChange, Membership, NewResource, Page, Replacement, SortValue, StoreError,
     StoreQuery, StoreResult, StoredResource, UserStore,
 };
 use serde_json::Value;
@@ -371,29 +371,40 @@ impl Router {
                 asked.push((i, prefix, filter));
             }
         }
+        q.check_keyset()?;
         let single = with_memberships && asked.len() == 1;
         let by_name = sorts_by_name(q);
         let descending = q.sort.as_ref().is_some_and(|s| s.descending);
-        let window = if q.after.is_some() { q.limit } else { q.offset.saturating_add(q.limit) };
+        // A keyset page asks each domain for `limit` after (or before) the position; the merge
+        // keeps the first (or last) `limit`.
+        let window = if q.by_keyset() { q.limit } else { q.offset.saturating_add(q.limit) };
 
         let mut total = 0_u64;
         let mut rows: Vec<(Keyset, usize, StoredResource, Vec<Membership>)> = Vec::new();
         for (i, prefix, filter) in asked {
-            let after = match &q.after {
-                None => None,
-                Some(pos) => match domain_after(pos, i, prefix.as_deref().filter(|_| by_name), descending) {
-                    Resume::Skip => {
-                        // Nothing of this domain comes after the position, but its matches
-                        // still count.
-                        let count = StoreQuery { filter, limit: 0, after: None, offset: 0, ..q.clone() };
-                        total += d.store(i).query(&count).await.map_err(|e| d.wrap(i, e))?.total;
-                        continue;
-                    }
-                    Resume::All => None,
-                    Resume::After(k) => Some(k),
+            let name_prefix = prefix.as_deref().filter(|_| by_name);
+            let resume = match (&q.after, &q.before) {
+                (Some(pos), _) => match domain_after(pos, i, name_prefix, descending) {
+                    Resume::Skip => None,
+                    Resume::All => Some((None, None)),
+                    Resume::At(k) => Some((Some(k), None)),
                 },
+                (None, Some(Before::Position(pos))) => match domain_before(pos, i, name_prefix, descending) {
+                    Resume::Skip => None,
+                    Resume::All => Some((None, Some(Before::End))),
+                    Resume::At(k) => Some((None, Some(Before::Position(k)))),
+                },
+                (None, before) => Some((None, before.clone())),
             };
-            let sub = StoreQuery { filter, offset: 0, limit: window, after, ..q.clone() };
+            let Some((after, before)) = resume else {
+                // Nothing of this domain comes after (or before) the position, but its matches
+                // still count.
+                let count =
+                    StoreQuery { filter, limit: 0, after: None, before: None, offset: 0, ..q.clone() };
+                total += d.store(i).query(&count).await.map_err(|e| d.wrap(i, e))?.total;
+                continue;
+            };
+            let sub = StoreQuery { filter, offset: 0, limit: window, after, before, ..q.clone() };
             let (page, own) = if single {
                 d.store(i).query_with_memberships(&sub).await.map_err(|e| d.wrap(i, e))?
             } else {
@@ -413,8 +424,12 @@ impl Router {
             }
         }
         rows.sort_by(|a, b| compare_positions(&a.0, &b.0, descending));
-        let skip = if q.after.is_some() { 0 } else { usize::try_from(q.offset).unwrap_or(usize::MAX) };
         let take = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let skip = match (&q.after, &q.before) {
+            (None, Some(_)) => rows.len().saturating_sub(take),
+            (Some(_), _) => 0,
+            (None, None) => usize::try_from(q.offset).unwrap_or(usize::MAX),
+        };
         let (mut items, mut keys, mut groups) = (Vec::new(), Vec::new(), Vec::new());
         let mut home = None;
         for (key, i, item, g) in rows.into_iter().skip(skip).take(take) {
@@ -717,13 +732,14 @@ impl UserStore for Router {
     }
 }
 
-/// Where domain `i` resumes after a merged position.
+/// Where domain `i` resumes after (or before) a merged position.
 enum Resume {
-    /// None of its resources come after the position.
+    /// None of its resources come after (before) the position.
     Skip,
     /// All of them do.
     All,
-    After(Keyset),
+    /// After (before) this position of its own.
+    At(Keyset),
 }
 
 /// Where domain `i` resumes after the merged position `pos`. `name_prefix` is the domain's
@@ -744,7 +760,28 @@ fn domain_after(pos: &Keyset, i: usize, name_prefix: Option<&str>, descending: b
         }
         (_, k) => k.clone(),
     };
-    Resume::After(Keyset { key, seq })
+    Resume::At(Keyset { key, seq })
+}
+
+/// Where domain `i` ends before the merged position `pos` (RFC 9865 `previousCursor`): the
+/// mirror of [`domain_after`].
+fn domain_before(pos: &Keyset, i: usize, name_prefix: Option<&str>, descending: bool) -> Resume {
+    let seq = bound_before(pos.seq, i);
+    let key = match (name_prefix, &pos.key) {
+        (Some(prefix), Some(SortValue::Text(t))) => {
+            let p = folded_prefix(prefix);
+            match t.strip_prefix(&p) {
+                Some(rest) => Some(SortValue::Text(rest.to_owned())),
+                None => {
+                    // Every name of the domain starts with `p`: they all sort on one side of `t`.
+                    let domain_after_t = p.as_bytes() > t.as_bytes();
+                    return if domain_after_t != descending { Resume::Skip } else { Resume::All };
+                }
+            }
+        }
+        (_, k) => k.clone(),
+    };
+    Resume::At(Keyset { key, seq })
 }
 
 #[cfg(test)]
@@ -756,7 +793,7 @@ mod tests {
     fn a_domain_resumes_where_the_merged_position_says() {
         let pos = Keyset { key: Some(SortValue::Text("ldap/kim".into())), seq: encode(3, 1) };
         match domain_after(&pos, 1, Some("LDAP/"), false) {
-            Resume::After(k) => {
+            Resume::At(k) => {
                 assert_eq!(k.key, Some(SortValue::Text("kim".into())));
                 assert_eq!(k.seq, 3);
             }
@@ -767,6 +804,30 @@ mod tests {
         assert!(matches!(domain_after(&pos, 1, Some("LDAP/"), true), Resume::Skip));
         let pos = Keyset { key: Some(SortValue::Text("zed".into())), seq: encode(3, 0) };
         assert!(matches!(domain_after(&pos, 1, Some("LDAP/"), false), Resume::Skip));
+    }
+
+    /// RFC 9865 `previousCursor`: a domain ends before a merged position where it says, the
+    /// mirror of where it resumes after it.
+    #[test]
+    fn a_domain_ends_before_the_merged_position() {
+        let pos = Keyset { key: Some(SortValue::Text("ldap/kim".into())), seq: encode(3, 1) };
+        match domain_before(&pos, 1, Some("LDAP/"), false) {
+            Resume::At(k) => {
+                assert_eq!(k.key, Some(SortValue::Text("kim".into())));
+                assert_eq!(k.seq, 3);
+            }
+            _ => panic!("expected a position"),
+        }
+        let pos = Keyset { key: Some(SortValue::Text("alice".into())), seq: encode(3, 0) };
+        assert!(matches!(domain_before(&pos, 1, Some("LDAP/"), false), Resume::Skip));
+        assert!(matches!(domain_before(&pos, 1, Some("LDAP/"), true), Resume::All));
+        let pos = Keyset { key: Some(SortValue::Text("zed".into())), seq: encode(3, 0) };
+        assert!(matches!(domain_before(&pos, 1, Some("LDAP/"), false), Resume::All));
+        // Unsorted: domain 1's seq 3 (encoded 193) comes after PRIMARY's seq 3 (192).
+        match domain_before(&Keyset { key: None, seq: encode(3, 0) }, 1, None, false) {
+            Resume::At(k) => assert_eq!(k.seq, 3),
+            _ => panic!("expected a position"),
+        }
     }
 
     #[test]

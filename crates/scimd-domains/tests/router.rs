@@ -68,6 +68,7 @@ fn query(filter: ClaimFilter, offset: u64, limit: u64, sort: bool) -> StoreQuery
             descending: false,
         }),
         after: None,
+        before: None,
     }
 }
 
@@ -203,6 +204,39 @@ async fn pages_and_cursors_merge_the_domains_in_one_order() {
     }
     let count = f.router.query(&query(ClaimFilter::All, 0, 0, false)).await.unwrap();
     assert_eq!((count.total, count.items.len()), (23, 0));
+}
+
+/// RFC 9865 §2.2 `previousCursor` over merged domains: a backward page before any merged
+/// position (and before the end) is the slice of the merged order that ends there, for creation
+/// order, the name each domain keeps unqualified (ascending and descending, so that a domain's
+/// names all sort on one side of a position in another), and a claim some resources lack (no
+/// value last ascending, first descending); a backward walk visits every resource once.
+#[tokio::test]
+async fn backward_pages_merge_the_domains_in_one_order() {
+    let f = fixture(false).await;
+    for i in 0..17 {
+        let name = if i % 3 == 0 { format!("SECOND/u{i:02}") } else { format!("u{i:02}") };
+        let mut u = user(&format!("id{i}"), &name);
+        if i % 4 != 0 {
+            // Ties across domains, and resources without a value.
+            u.claims.insert("urn:scimd:claims:title", json!(format!("t{}", i % 3)));
+        }
+        f.router.create(u).await.unwrap();
+    }
+    let title = |descending| SortKey {
+        path: ClaimPath::Claim { claim: "urn:scimd:claims:title".into(), sub: None },
+        attr_type: AttrType::String,
+        case_exact: false,
+        descending,
+    };
+    let by_name = |descending| SortKey { descending, ..query(ClaimFilter::All, 0, 0, true).sort.unwrap() };
+    let sorts = [None, Some(by_name(false)), Some(by_name(true)), Some(title(false)), Some(title(true))];
+    for sort in sorts {
+        for filter in [ClaimFilter::All, name_cmp(CompareOp::Ne, "u05")] {
+            let q = StoreQuery { sort: sort.clone(), ..query(filter, 0, 100, false) };
+            scimd_store_testkit::checks::backward::assert_backward_pages(&f.router, &q).await;
+        }
+    }
 }
 
 #[tokio::test]

@@ -175,6 +175,7 @@ async fn main() {
                 with_members: false,
                 sort: None,
                 after: None,
+                before: None,
             };
             let page = s.query(&q).await.unwrap();
             assert_eq!(page.total, 1);

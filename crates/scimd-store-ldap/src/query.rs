@@ -33,7 +33,7 @@ use scimd_claims::eval::{self, Subject, SubjectMember};
 use scimd_claims::filter::{ClaimPath, Column, MemberField};
 use scimd_core::schema::AttrType;
 use scimd_store::{
-    ClaimFilter, Keyset, Page, ResourceKind, SortKey, SortValue, StoreError, StoreQuery, StoreResult,
+    Before, ClaimFilter, Keyset, Page, ResourceKind, SortKey, SortValue, StoreError, StoreQuery, StoreResult,
     StoredResource,
 };
 use serde_json::Value;
@@ -100,7 +100,12 @@ impl LdapStore {
         } else {
             format!("(&{}{})", layout.kind_filter, compiled.filter)
         };
-        if q.sort.is_some() && q.after.as_ref().is_some_and(|a| a.key.is_none()) {
+        q.check_keyset()?;
+        let position = match (&q.after, &q.before) {
+            (Some(p), _) | (None, Some(Before::Position(p))) => Some(p),
+            (None, Some(Before::End) | None) => None,
+        };
+        if q.sort.is_some() && position.is_some_and(|a| a.key.is_none()) {
             return Err(StoreError::Unsupported(
                 "a position in creation order for a sorted query".to_owned(),
             ));
@@ -216,19 +221,34 @@ impl LdapStore {
         let descending = q.sort.as_ref().is_some_and(|k| k.descending);
         rows.sort_by(|a, b| order(a, b, descending));
         let total = rows.len() as u64;
-        let start = match &q.after {
-            Some(after) => {
-                if rows.iter().filter(|r| r.seq == after.seq).count() > 1 {
-                    return Err(StoreError::Unsupported(format!(
-                        "the cursor position {} is not unique in domain {}'s creation order; page with startIndex",
-                        after.seq, self.domain
-                    )));
-                }
-                rows.iter().position(|r| after_position(r, after, descending)).unwrap_or(rows.len())
+        if let Some(p) = position
+            && rows.iter().filter(|r| r.seq == p.seq).count() > 1
+        {
+            return Err(StoreError::Unsupported(format!(
+                "the cursor position {} is not unique in domain {}'s creation order; page with startIndex",
+                p.seq, self.domain
+            )));
+        }
+        let limit = usize::try_from(q.limit).unwrap_or(usize::MAX);
+        let (start, end) = match (&q.after, &q.before) {
+            (Some(after), _) => {
+                let start =
+                    rows.iter().position(|r| after_position(r, after, descending)).unwrap_or(rows.len());
+                (start, start.saturating_add(limit).min(rows.len()))
             }
-            None => usize::try_from(q.offset).unwrap_or(usize::MAX).min(rows.len()),
+            // RFC 9865 `previousCursor`: the last `limit` rows before the position, in order.
+            (None, Some(before)) => {
+                let end = match before {
+                    Before::Position(p) => rows.partition_point(|r| before_position(r, p, descending)),
+                    Before::End => rows.len(),
+                };
+                (end.saturating_sub(limit), end)
+            }
+            (None, None) => {
+                let start = usize::try_from(q.offset).unwrap_or(usize::MAX).min(rows.len());
+                (start, start.saturating_add(limit).min(rows.len()))
+            }
         };
-        let end = start.saturating_add(usize::try_from(q.limit).unwrap_or(usize::MAX)).min(rows.len());
         let page: Vec<Row> = rows.drain(start..end).collect();
 
         // Entries not read yet (exact filters, more than a page of them) are read by DN, in
@@ -283,6 +303,12 @@ fn order(a: &Row, b: &Row, descending: bool) -> Ordering {
 fn after_position(row: &Row, after: &Keyset, descending: bool) -> bool {
     cmp_keys(row.key.as_ref(), after.key.as_ref(), descending).then(row.seq.cmp(&after.seq))
         == Ordering::Greater
+}
+
+/// Whether `row` comes before the position `before`.
+fn before_position(row: &Row, before: &Keyset, descending: bool) -> bool {
+    cmp_keys(row.key.as_ref(), before.key.as_ref(), descending).then(row.seq.cmp(&before.seq))
+        == Ordering::Less
 }
 
 /// RFC 7644 §3.4.2.3 ([`SortValue::order`]); positions without a key are equal.
@@ -388,5 +414,8 @@ mod tests {
         let after = Keyset { key: Some(SortValue::Text("a".into())), seq: 0 };
         let next: Vec<i64> = rows.iter().filter(|r| after_position(r, &after, true)).map(|r| r.seq).collect();
         assert_eq!(next, [2, 4]);
+        let before: Vec<i64> =
+            rows.iter().filter(|r| before_position(r, &after, true)).map(|r| r.seq).collect();
+        assert_eq!(before, [1, 3], "RFC 9865 previousCursor: the rows before, in order");
     }
 }

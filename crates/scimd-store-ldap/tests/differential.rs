@@ -191,7 +191,7 @@ proptest! {
                 check(&f, &registry, ResourceKind::User).unwrap_or_else(|e| panic!("{text}: {e:?}"));
                 let rw = rewrite(&f, ResourceKind::User, &registry, &mapping);
                 assert!(rw.residual.is_none(), "{text}: not pushed down whole");
-                let q = StoreQuery { kind: ResourceKind::User, filter: rw.store.clone(), offset: 0, limit: 1000, with_members: false, sort: None, after: None };
+                let q = StoreQuery { kind: ResourceKind::User, filter: rw.store.clone(), offset: 0, limit: 1000, with_members: false, sort: None, after: None, before: None };
                 let page = store.query(&q).await.unwrap_or_else(|e| panic!("{text}: {e}"));
                 let got: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
                 let want: Vec<&str> = rendered.iter()

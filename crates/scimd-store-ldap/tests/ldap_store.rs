@@ -38,7 +38,16 @@ fn group(name: &str) -> Claims {
 }
 
 fn query(kind: ResourceKind, filter: ClaimFilter) -> StoreQuery {
-    StoreQuery { kind, filter, offset: 0, limit: 100, with_members: false, sort: None, after: None }
+    StoreQuery {
+        kind,
+        filter,
+        offset: 0,
+        limit: 100,
+        with_members: false,
+        sort: None,
+        after: None,
+        before: None,
+    }
 }
 
 fn eq(claim: &str, v: &str) -> ClaimFilter {
@@ -464,6 +473,38 @@ async fn pages_sort_and_walk_with_cursors() {
     let p =
         store.query(&StoreQuery { limit: 1, ..query(ResourceKind::User, eq(USER_NAME, "B")) }).await.unwrap();
     assert_eq!((p.total, p.items[0].id.as_str()), (1, ids[1].as_str()));
+}
+
+/// RFC 9865 §2.2 `previousCursor`: backward pages in the store's in-memory order are slices of
+/// the forward order: creation order, and sorted (RFC 7644 §3.4.2.3) by a claim with ties and
+/// resources without a value, ascending and descending, with and without a filter.
+#[tokio::test]
+async fn backward_pages_follow_the_order_in_memory() {
+    let s = server();
+    let t = tree(&s, "backward").await;
+    let store = store(&s, &t).await;
+    for (i, display) in [Some("b"), None, Some("a"), Some("B"), None, Some("c"), Some("a")].iter().enumerate()
+    {
+        let mut c = person(&format!("p{i}"));
+        if let Some(d) = display {
+            c.insert(DISPLAY_NAME, json!(d));
+        }
+        store.create(new(ResourceKind::User, c, vec![])).await.unwrap();
+    }
+    let by = |claim: &str, descending| SortKey {
+        path: ClaimPath::Claim { claim: claim.into(), sub: None },
+        attr_type: AttrType::String,
+        case_exact: false,
+        descending,
+    };
+    let sorts =
+        [None, Some(by(DISPLAY_NAME, false)), Some(by(DISPLAY_NAME, true)), Some(by(USER_NAME, true))];
+    for sort in sorts {
+        for filter in [ClaimFilter::All, ClaimFilter::Not(Box::new(eq(USER_NAME, "p3")))] {
+            let q = StoreQuery { sort: sort.clone(), ..query(ResourceKind::User, filter) };
+            scimd_store_testkit::checks::backward::assert_backward_pages(&store, &q).await;
+        }
+    }
 }
 
 /// Past max_candidates candidates examined in memory, the query is refused (never a full scan).

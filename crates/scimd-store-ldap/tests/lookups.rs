@@ -56,6 +56,7 @@ fn by_name(name: &str) -> StoreQuery {
         with_members: false,
         sort: None,
         after: None,
+        before: None,
     }
 }
 

@@ -121,7 +121,16 @@ fn by_user_name() -> SortKey {
 }
 
 fn page_of(filter: ClaimFilter, offset: u64, limit: u64, sort: Option<SortKey>) -> StoreQuery {
-    StoreQuery { kind: ResourceKind::User, filter, offset, limit, with_members: false, sort, after: None }
+    StoreQuery {
+        kind: ResourceKind::User,
+        filter,
+        offset,
+        limit,
+        with_members: false,
+        sort,
+        after: None,
+        before: None,
+    }
 }
 
 /// Runs `op(store, i)` for `i` in `0..count`, spread over `tasks` concurrent tasks.

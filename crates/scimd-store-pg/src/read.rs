@@ -4,7 +4,7 @@
 use deadpool_postgres::Object;
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
-    Keyset, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery, StoredResource,
+    Before, Keyset, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery, StoredResource,
 };
 
 use crate::error::{OpResult, corrupt, from_pg};
@@ -54,6 +54,7 @@ pub(crate) async fn get(
 /// With `limit` 0, the count alone. The filter's text appears twice; its parameters are bound
 /// once (they are numbered).
 pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<(Sql, Option<KeyType>)> {
+    query.check_keyset()?;
     let mut sql = Sql::default();
     let filter = compile(query.kind, &query.filter, &mut sql)?;
     // The kind is a literal (ours, never input), so that the partial indexes apply.
@@ -64,18 +65,29 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     }
     // LIMIT and OFFSET are integers of ours, written into the statement.
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
-    let offset = if query.after.is_some() { 0 } else { i64::try_from(query.offset).unwrap_or(i64::MAX) };
+    let offset = if query.by_keyset() { 0 } else { i64::try_from(query.offset).unwrap_or(i64::MAX) };
     // A page deep in a listing is rarely asked for twice (keyset positions are parameters).
     sql.once = offset > 0;
+    // A backward page (RFC 9865 `previousCursor`) reads the query's order reversed, back from
+    // the position; the outer query puts its rows in the forward order again.
+    let backward = query.before.is_some();
+    let position = match (&query.after, &query.before) {
+        (Some(position), _) | (None, Some(Before::Position(position))) => Some(position),
+        (None, Some(Before::End) | None) => None,
+    };
     let (page, order, key_type) = match &query.sort {
         None => {
-            let after = match &query.after {
-                Some(position) => format!(" AND r.seq > {}", sql.bind(Param::Int8(position.seq))),
+            let after = match position {
+                Some(position) => {
+                    let op = if backward { "<" } else { ">" };
+                    format!(" AND r.seq {op} {}", sql.bind(Param::Int8(position.seq)))
+                }
                 None => String::new(),
             };
+            let dir = if backward { " DESC" } else { "" };
             (
                 format!(
-                    "SELECT r.seq, NULL::text AS k {matches}{after} ORDER BY r.seq LIMIT {limit} OFFSET {offset}"
+                    "SELECT r.seq, NULL::text AS k {matches}{after} ORDER BY r.seq{dir} LIMIT {limit} OFFSET {offset}"
                 ),
                 "p.seq".to_owned(),
                 None,
@@ -85,15 +97,20 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
             // RFC 7644 §3.4.2.3: no value sorts last ascending, first descending; ties in
             // creation order. The key is computed once per row, in the inner subquery.
             let (key_sql, key_type) = compile_sort_key(key, &mut sql)?;
-            let after = match &query.after {
-                Some(position) => after_sorted(position, key.descending, key_type, &mut sql)?,
+            let after = match position {
+                Some(position) => keyset_sorted(position, key.descending, backward, key_type, &mut sql)?,
                 None => "TRUE".to_owned(),
             };
             let (dir, nulls) = if key.descending { ("DESC", "FIRST") } else { ("ASC", "LAST") };
+            // The page's own order: the query's, or its exact reverse (no value first where the
+            // query has it last, and the other way round; ties newest first).
+            let (page_dir, page_nulls) =
+                if key.descending != backward { ("DESC", "FIRST") } else { ("ASC", "LAST") };
+            let page_seq = if backward { "DESC" } else { "ASC" };
             (
                 format!(
                     "SELECT s.seq, s.k FROM (SELECT r.seq, {key_sql} AS k {matches}) AS s WHERE {after} \
-                     ORDER BY s.k {dir} NULLS {nulls}, s.seq LIMIT {limit} OFFSET {offset}"
+                     ORDER BY s.k {page_dir} NULLS {page_nulls}, s.seq {page_seq} LIMIT {limit} OFFSET {offset}"
                 ),
                 format!("p.k {dir} NULLS {nulls}, p.seq"),
                 Some(key_type),
@@ -109,7 +126,7 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     // no second statement.
     let in_groups =
         if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
-    if query.offset == 0 && query.after.is_none() && query.sort.is_none() {
+    if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
         // The first page in creation order (the lookup before a create, `userName eq "..."`):
         // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
         // match; a full one is counted by a second statement.
@@ -258,9 +275,15 @@ fn sort_value(text: Option<String>, ty: KeyType) -> OpResult<SortValue> {
     })
 }
 
-/// The condition "after `position`" in the order `s.k` (no value last ascending, first
-/// descending), then `s.seq`, with its parameters bound.
-fn after_sorted(position: &Keyset, descending: bool, ty: KeyType, sql: &mut Sql) -> OpResult<String> {
+/// The condition "after `position`" (or, `backward`, "before `position`") in the order `s.k`
+/// (no value last ascending, first descending), then `s.seq`, with its parameters bound.
+fn keyset_sorted(
+    position: &Keyset,
+    descending: bool,
+    backward: bool,
+    ty: KeyType,
+    sql: &mut Sql,
+) -> OpResult<String> {
     let misfit = || StoreError::Unsupported("a keyset position that does not fit the sort".to_owned());
     let Some(key) = &position.key else {
         return Err(
@@ -281,11 +304,14 @@ fn after_sorted(position: &Keyset, descending: bool, ty: KeyType, sql: &mut Sql)
         _ => return Err(misfit().into()),
     };
     let seq = sql.bind(Param::Int8(position.seq));
-    Ok(match (value, descending) {
-        (None, false) => format!("(s.k IS NULL AND s.seq > {seq})"),
-        (None, true) => format!("(s.k IS NOT NULL OR s.seq > {seq})"),
-        (Some(v), false) => format!("(s.k IS NULL OR s.k > {v} OR (s.k = {v} AND s.seq > {seq}))"),
-        (Some(v), true) => format!("(s.k < {v} OR (s.k = {v} AND s.seq > {seq}))"),
+    // Before a position is after it in the mirrored order: keys and seqs compared the other
+    // way, no value on the other side.
+    let op = if backward { "<" } else { ">" };
+    Ok(match (value, descending != backward) {
+        (None, false) => format!("(s.k IS NULL AND s.seq {op} {seq})"),
+        (None, true) => format!("(s.k IS NOT NULL OR s.seq {op} {seq})"),
+        (Some(v), false) => format!("(s.k IS NULL OR s.k > {v} OR (s.k = {v} AND s.seq {op} {seq}))"),
+        (Some(v), true) => format!("(s.k < {v} OR (s.k = {v} AND s.seq {op} {seq}))"),
     })
 }
 

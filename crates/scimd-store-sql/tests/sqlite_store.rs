@@ -66,6 +66,7 @@ fn users(filter: ClaimFilter) -> StoreQuery {
         with_members: false,
         sort: None,
         after: None,
+        before: None,
     }
 }
 

@@ -266,6 +266,7 @@ pub async fn check(store: Arc<dyn UserStore>, case: &Case) {
             with_members: false,
             sort: key,
             after: None,
+            before: None,
         };
         let page = store.query(&q).await.unwrap_or_else(|e| panic!("{text}: {e}"));
         let got: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();

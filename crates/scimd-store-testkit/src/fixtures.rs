@@ -81,6 +81,7 @@ pub fn users(filter: ClaimFilter) -> StoreQuery {
         with_members: false,
         sort: None,
         after: None,
+        before: None,
     }
 }
 

@@ -17,7 +17,9 @@
 //! - [`checks`]: the checks, one `async fn(Arc<dyn UserStore>)` each, grouped by subject:
 //!   `resources` (CRUD, uniqueness, versions), `members` (members, nested memberships, delete
 //!   cascades, change_members and its concurrency), `query` (filters on indexed claims, sort,
-//!   offset and keyset paging with exact totals), `foreign` (members from other domains and
+//!   offset and keyset paging with exact totals), `backward` (backward keyset pages, RFC 9865
+//!   `previousCursor`, and [`checks::backward::assert_backward_pages`] for stores that seed
+//!   their own resources), `foreign` (members from other domains and
 //!   `forget_member`), `settings` (versioned admin documents).
 //! - [`differential`]: the property test generator (random users, random filters from the
 //!   grammar, random sort keys) and its check: the store's answer, through
@@ -142,6 +144,10 @@ macro_rules! store_checks {
             query_sorted_pages_with_offsets_follow_the_sort,
             keyset_walk_visits_each_resource_once_during_writes,
             keyset_walk_of_a_sorted_query_follows_the_sort,
+        );
+        $crate::__tests!($fresh, backward:
+            backward_pages_are_slices_of_the_forward_order,
+            backward_page_before_the_first_match_is_empty,
         );
     };
 }

@@ -141,6 +141,35 @@ pub struct StoreQuery {
     /// Keyset paging (RFC 9865 cursors): only resources after this position in the query's
     /// order, `offset` ignored. `total` still counts every match.
     pub after: Option<Keyset>,
+    /// Backward keyset paging (RFC 9865 `previousCursor`): the last `limit` resources before
+    /// this bound in the query's order, returned in that (forward) order with their keys;
+    /// `offset` ignored, `total` still counts every match. At most one of `after` and `before`
+    /// (both: [`StoreError::Unsupported`], see [`StoreQuery::check_keyset`]).
+    pub before: Option<Before>,
+}
+
+/// Where a backward keyset page ends (exclusive).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Before {
+    /// Strictly before this position.
+    Position(Keyset),
+    /// The end of the query's order: its last `limit` resources.
+    End,
+}
+
+impl StoreQuery {
+    /// Refuses a query that pages both after and before a position.
+    pub fn check_keyset(&self) -> StoreResult<()> {
+        if self.after.is_some() && self.before.is_some() {
+            return Err(StoreError::Unsupported("a page both after and before a position".to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether the query pages by keyset (`after` or `before`), so that `offset` is ignored.
+    pub fn by_keyset(&self) -> bool {
+        self.after.is_some() || self.before.is_some()
+    }
 }
 
 /// A position in a query's order: where a keyset page ends and the next one starts. Creation

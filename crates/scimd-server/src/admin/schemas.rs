@@ -246,6 +246,7 @@ async fn users_with(state: &SharedState, claims: &[String]) -> ApiResult<u64> {
         with_members: false,
         sort: None,
         after: None,
+        before: None,
     };
     state
         .store

@@ -3,8 +3,10 @@
 //! A cursor is base64url (no padding) of a small JSON object and a digest of it: the kind of
 //! resource the position is in (a root `/.search` walks Users, then Groups), a digest of the
 //! query it belongs to (scope, filter, sort), the position ([`Keyset`]: the sort value, if
-//! sorted, and the creation sequence number of the last resource seen), and when it was issued
-//! (unix seconds). A cursor that does not decode, whose digest does not match, or that belongs
+//! sorted, and the creation sequence number of the last resource seen), the direction (a
+//! `nextCursor` reads on after the position, a `previousCursor` back from before it; a cursor
+//! without one reads on, as those issued before `previousCursor` existed), and when it was
+//! issued (unix seconds). A cursor that does not decode, whose digest does not match, or that belongs
 //! to another query is 400 `invalidCursor`; one older than [`TIMEOUT`] is 400 `expiredCursor`
 //! (RFC 9865 §2.3).
 //!
@@ -22,11 +24,21 @@ use time::{Duration, OffsetDateTime};
 /// How long a cursor stays valid after it is issued (announced as `cursorTimeout`).
 pub const TIMEOUT: Duration = Duration::hours(1);
 
-/// A position in a walk: after `after` among the resources of `kind`.
+/// A position in a walk among the resources of `kind`, and which way the page it names lies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Cursor {
     pub kind: ResourceKind,
-    pub after: Keyset,
+    pub position: Keyset,
+    pub direction: Direction,
+}
+
+/// Which way from its position a cursor's page lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// A `nextCursor`: the page after the position.
+    Forward,
+    /// A `previousCursor` (RFC 9865 §2.2): the page that ends just before the position.
+    Backward,
 }
 
 fn digest(parts: &[&str]) -> String {
@@ -57,10 +69,13 @@ pub fn encode(cursor: &Cursor, query: &str, now: OffsetDateTime) -> String {
         "v": 1,
         "k": kind_code(cursor.kind),
         "q": query,
-        "s": cursor.after.seq,
+        "s": cursor.position.seq,
         "t": now.unix_timestamp(),
     });
-    if let (Some(key), Some(obj)) = (&cursor.after.key, payload.as_object_mut()) {
+    if let (Direction::Backward, Some(obj)) = (cursor.direction, payload.as_object_mut()) {
+        obj.insert("d".into(), json!("b"));
+    }
+    if let (Some(key), Some(obj)) = (&cursor.position.key, payload.as_object_mut()) {
         // Text and numbers apart: `{"n": 1}` and `{"x": "1"}` sort differently.
         let key = match key {
             SortValue::Null => Value::Null,
@@ -79,7 +94,7 @@ fn invalid() -> ScimError {
     ScimError::typed(
         ScimType::InvalidCursor,
         "cursor is not one this server issued for this query; send an empty cursor to start \
-         a walk, then each response's nextCursor",
+         a walk, then each response's nextCursor or previousCursor",
     )
 }
 
@@ -113,6 +128,11 @@ pub fn decode(text: &str, query: &str, now: OffsetDateTime) -> Result<Cursor, Sc
         Some("g") => ResourceKind::Group,
         _ => return Err(invalid()),
     };
+    let direction = match v.get("d").map(Value::as_str) {
+        None => Direction::Forward,
+        Some(Some("b")) => Direction::Backward,
+        Some(_) => return Err(invalid()),
+    };
     let seq = v["s"].as_i64().ok_or_else(invalid)?;
     let issued = v["t"].as_i64().ok_or_else(invalid)?;
     let key = match v.get("key") {
@@ -125,7 +145,7 @@ pub fn decode(text: &str, query: &str, now: OffsetDateTime) -> Result<Cursor, Sc
             format!("cursor has expired: request each next page within {} seconds", TIMEOUT.whole_seconds()),
         ));
     }
-    Ok(Cursor { kind, after: Keyset { key, seq } })
+    Ok(Cursor { kind, position: Keyset { key, seq }, direction })
 }
 
 #[cfg(test)]
@@ -137,6 +157,37 @@ mod tests {
         OffsetDateTime::from_unix_timestamp(secs).unwrap()
     }
 
+    fn forward(kind: ResourceKind, seq: i64) -> Cursor {
+        Cursor { kind, position: Keyset { key: None, seq }, direction: Direction::Forward }
+    }
+
+    /// The payload of a cursor, edited by `edit`, with its digest made again (as only this
+    /// server would).
+    fn reissued(text: &str, edit: impl FnOnce(&mut Value)) -> String {
+        let raw = String::from_utf8(Base64UrlUnpadded::decode_vec(text).unwrap()).unwrap();
+        let (payload, _) = raw.rsplit_once('.').unwrap();
+        let mut v: Value = serde_json::from_str(payload).unwrap();
+        edit(&mut v);
+        let payload = v.to_string();
+        let check = digest(&["scimd cursor", &payload]);
+        Base64UrlUnpadded::encode_string(format!("{payload}.{check}").as_bytes())
+    }
+
+    /// RFC 9865 §2.2: a cursor issued before `previousCursor` existed (no direction) still
+    /// reads on; an unknown direction is `invalidCursor`.
+    #[test]
+    fn cursor_without_a_direction_reads_forward() {
+        let q = query_digest(&["/Users"]);
+        let backward = Cursor { direction: Direction::Backward, ..forward(ResourceKind::User, 9) };
+        let text = encode(&backward, &q, at(1000));
+        let old = reissued(&text, |v| {
+            v.as_object_mut().unwrap().remove("d");
+        });
+        assert_eq!(decode(&old, &q, at(1000)).unwrap(), forward(ResourceKind::User, 9));
+        let odd = reissued(&text, |v| v["d"] = json!("sideways"));
+        assert_eq!(decode(&odd, &q, at(1000)).unwrap_err().scim_type, Some(ScimType::InvalidCursor));
+    }
+
     /// RFC 9865 §2.3: a cursor reads back as issued, for its own query only.
     #[test]
     fn cursor_round_trips_for_its_query_only() {
@@ -144,12 +195,17 @@ mod tests {
         for key in
             [None, Some(SortValue::Null), Some(SortValue::Integer(3)), Some(SortValue::Text("1.5".into()))]
         {
-            let c = Cursor { kind: ResourceKind::Group, after: Keyset { key, seq: 42 } };
-            let text = encode(&c, &q, at(1000));
-            assert_eq!(decode(&text, &q, at(1010)).unwrap(), c);
+            for direction in [Direction::Forward, Direction::Backward] {
+                let c = Cursor {
+                    kind: ResourceKind::Group,
+                    position: Keyset { key: key.clone(), seq: 42 },
+                    direction,
+                };
+                let text = encode(&c, &q, at(1000));
+                assert_eq!(decode(&text, &q, at(1010)).unwrap(), c);
+            }
         }
-        let text =
-            encode(&Cursor { kind: ResourceKind::Group, after: Keyset { key: None, seq: 42 } }, &q, at(1000));
+        let text = encode(&forward(ResourceKind::Group, 42), &q, at(1000));
         let other = query_digest(&["/Users", "userName sw \"b\""]);
         assert_eq!(decode(&text, &other, at(1010)).unwrap_err().scim_type, Some(ScimType::InvalidCursor));
     }
@@ -158,8 +214,7 @@ mod tests {
     #[test]
     fn cursor_rejects_tampering_and_expiry() {
         let q = query_digest(&["/Users"]);
-        let text =
-            encode(&Cursor { kind: ResourceKind::User, after: Keyset { key: None, seq: 7 } }, &q, at(1000));
+        let text = encode(&forward(ResourceKind::User, 7), &q, at(1000));
         let raw = String::from_utf8(Base64UrlUnpadded::decode_vec(&text).unwrap()).unwrap();
         let forged = Base64UrlUnpadded::encode_string(raw.replacen("\"s\":7", "\"s\":8", 1).as_bytes());
         assert_ne!(forged, text);

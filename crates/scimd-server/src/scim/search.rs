@@ -9,9 +9,12 @@
 //!
 //! Paging is by index (`startIndex`) or by cursor (`cursor`, RFC 9865): a cursor is a keyset
 //! position ([`super::cursor`]), so a walk visits each resource that exists throughout exactly
-//! once however many are created or deleted meanwhile.
+//! once however many are created or deleted meanwhile. A page reached by a cursor carries a
+//! `previousCursor` (RFC 9865 §2.2) when resources come before it: the page that ends just
+//! before its first resource, `count` of them, read backward by the store from that position
+//! (at the root, from the Groups back into the Users); its `nextCursor` reads on again.
 
-use super::cursor::{self, Cursor};
+use super::cursor::{self, Cursor, Direction};
 use super::render;
 use super::request::{QueryParams, json_body};
 use super::resources::{Rendered, shows, store_error, with_memberships};
@@ -27,7 +30,7 @@ use scimd_core::discovery::LIST_RESPONSE_SCHEMA;
 use scimd_core::filter::{self, Filter};
 use scimd_core::project::Projection;
 use scimd_core::{AttrPath, ResourceKind, ScimError};
-use scimd_store::{ClaimFilter, Keyset, SortKey, StoreQuery};
+use scimd_store::{Before, ClaimFilter, Keyset, SortKey, StoreQuery};
 use serde_json::Value;
 use time::OffsetDateTime;
 
@@ -45,7 +48,8 @@ pub struct ListParams {
     pub sort_order: Option<String>,
     pub start_index: Option<i64>,
     pub count: Option<i64>,
-    /// RFC 9865: `Some("")` starts a walk; `Some(c)` resumes at a `nextCursor`.
+    /// RFC 9865: `Some("")` starts a walk; `Some(c)` resumes at a `nextCursor` or goes back to
+    /// a `previousCursor`.
     pub cursor: Option<String>,
 }
 
@@ -220,10 +224,10 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         return Err(e);
     }
 
-    let (total, page, next) = match &params.cursor {
+    let (total, page, next, previous) = match &params.cursor {
         None => {
             let (total, page) = index_page(state, &parts, start - 1, count).await?;
-            (total, page, None)
+            (total, page, None, None)
         }
         Some(text) => {
             if parts.iter().any(|p| p.sort.is_some() && p.residual.is_some()) {
@@ -245,13 +249,20 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
             ]);
             let now = OffsetDateTime::now_utc();
             let resume = if text.trim().is_empty() { None } else { Some(cursor::decode(text, &query, now)?) };
-            let (total, page, next) = cursor_page(state, &parts, resume, count).await?;
-            (total, page, next.map(|c| cursor::encode(&c, &query, now)))
+            let p = match resume {
+                Some(at) if at.direction == Direction::Backward => {
+                    backward_page(state, &parts, at, count).await?
+                }
+                resume => cursor_page(state, &parts, resume, count).await?,
+            };
+            let text = |c: Cursor| cursor::encode(&c, &query, now);
+            (p.total, p.page, p.next.map(text), p.previous.map(text))
         }
     };
 
     // RFC 7644 §3.4.2: the ListResponse, written item by item (each as render::Renderer writes
-    // it); RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex.
+    // it); RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex,
+    // and previousCursor unless it is the first page.
     let schemas = state.schemas();
     let renderers: Vec<render::Renderer<'_>> =
         parts.iter().map(|p| render::Renderer::new(state, &schemas, p.kind, &p.projection)).collect();
@@ -270,6 +281,10 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         renderers[i].write(stored, groups.as_deref(), &mut body);
     }
     body.push(b']');
+    if let Some(previous) = previous {
+        body.extend_from_slice(b",\"previousCursor\":");
+        body.extend_from_slice(serde_json::to_string(&previous).unwrap_or_default().as_bytes());
+    }
     if let Some(next) = next {
         body.extend_from_slice(b",\"nextCursor\":");
         body.extend_from_slice(serde_json::to_string(&next).unwrap_or_default().as_bytes());
@@ -290,7 +305,7 @@ async fn index_page(
 ) -> ApiResult<(u64, Vec<(usize, Rendered)>)> {
     let (mut total, mut remaining, mut page) = (0, count, Vec::new());
     for (i, part) in parts.iter().enumerate() {
-        let f = fetch(state, part, offset, remaining, None).await?;
+        let f = fetch(state, part, offset, remaining, None, None).await?;
         total += f.total;
         offset = offset.saturating_sub(f.total);
         remaining -= (f.items.len() as u64).min(remaining);
@@ -299,37 +314,60 @@ async fn index_page(
     Ok((total, page))
 }
 
-/// RFC 9865 over the concatenation of the parts: up to `count` results after `resume`, and the
+/// A cursor page: the total, the page (each item with the index of its part), and the cursors
+/// of the pages next to it.
+struct CursorPage {
+    total: u64,
+    page: Vec<(usize, Rendered)>,
+    next: Option<Cursor>,
+    previous: Option<Cursor>,
+}
+
+/// The index of the part a cursor's position is in.
+fn part_of(parts: &[Part], cursor: &Cursor) -> ApiResult<usize> {
+    parts.iter().position(|p| p.kind == cursor.kind).ok_or_else(|| {
+        ApiError::from(ScimError::typed(
+            scimd_core::ScimType::InvalidCursor,
+            "cursor is not one this server issued for this query",
+        ))
+    })
+}
+
+/// A cursor at `key` in `part`, going `direction`.
+fn cursor_at(part: &Part, key: &Keyset, direction: Direction) -> Cursor {
+    Cursor { kind: part.kind, position: key.clone(), direction }
+}
+
+/// RFC 9865 over the concatenation of the parts: up to `count` results after `resume`, the
 /// cursor of the next page when there is one (each part is asked for one more than it may
-/// return, which tells whether anything follows).
+/// return, which tells whether anything follows), and, for a page reached by a cursor, the
+/// cursor of the page before it.
 async fn cursor_page(
     state: &SharedState,
     parts: &[Part],
     resume: Option<Cursor>,
     count: u64,
-) -> ApiResult<(u64, Vec<(usize, Rendered)>, Option<Cursor>)> {
+) -> ApiResult<CursorPage> {
     let first = match &resume {
         None => 0,
-        Some(c) => parts.iter().position(|p| p.kind == c.kind).ok_or_else(|| {
-            ApiError::from(ScimError::typed(
-                scimd_core::ScimType::InvalidCursor,
-                "cursor is not one this server issued for this query",
-            ))
-        })?,
+        Some(c) => part_of(parts, c)?,
     };
     let (mut total, mut remaining, mut page) = (0, count, Vec::new());
-    let (mut last, mut next, mut done) = (None, None, false);
+    let (mut head, mut last, mut next, mut done) = (None, None, None, false);
     for (i, part) in parts.iter().enumerate() {
         if i < first || done {
-            total += fetch(state, part, 0, 0, None).await?.total;
+            total += fetch(state, part, 0, 0, None, None).await?.total;
             continue;
         }
-        let after = if i == first { resume.as_ref().map(|c| c.after.clone()) } else { None };
-        let f = fetch(state, part, 0, remaining + 1, after).await?;
+        let after = if i == first { resume.as_ref().map(|c| c.position.clone()) } else { None };
+        let f = fetch(state, part, 0, remaining + 1, after, None).await?;
         total += f.total;
         let take = f.items.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        if let (None, Some(key)) = (&head, f.keys.first().filter(|_| take > 0)) {
+            head = Some(cursor_at(part, key, Direction::Backward));
+        }
         if let Some(key) = take.checked_sub(1).and_then(|k| f.keys.get(k)) {
-            last = Some(Cursor { kind: part.kind, after: key.clone() });
+            last = Some(cursor_at(part, key, Direction::Forward));
         }
         let more = f.items.len() > take;
         page.extend(f.items.into_iter().take(take).map(|r| (i, r)));
@@ -339,16 +377,71 @@ async fn cursor_page(
             done = true;
         }
     }
-    Ok((total, page, next))
+    // RFC 9865 §2.2: no previousCursor on the first page. A page reached by a cursor has the
+    // resource at the cursor's position before it; an empty one (all after it deleted) goes back
+    // to the page that ends with that position.
+    let previous = resume.map(|at| {
+        head.unwrap_or(Cursor {
+            kind: at.kind,
+            position: Keyset { key: at.position.key, seq: at.position.seq.saturating_add(1) },
+            direction: Direction::Backward,
+        })
+    });
+    Ok(CursorPage { total, page, next, previous })
 }
 
-/// One part's page: by offset, or after a keyset position.
+/// RFC 9865 §2.2 `previousCursor` over the concatenation of the parts: the last `count`
+/// results before the position `at`, from its part back through the parts before it (at the
+/// root, from the Groups back into the Users), in the forward order. The parts are asked for
+/// one more than the page holds, which tells whether anything comes before it (if so: its
+/// `previousCursor`); its `nextCursor` reads on from its last result.
+async fn backward_page(state: &SharedState, parts: &[Part], at: Cursor, count: u64) -> ApiResult<CursorPage> {
+    let end = part_of(parts, &at)?;
+    let (mut total, mut remaining) = (0, count.saturating_add(1));
+    // The parts' pages, from the last part reached back to the first.
+    let mut pages = Vec::new();
+    for (i, part) in parts.iter().enumerate().rev() {
+        if i > end || remaining == 0 {
+            total += fetch(state, part, 0, 0, None, None).await?.total;
+            continue;
+        }
+        let before = if i == end { Before::Position(at.position.clone()) } else { Before::End };
+        let f = fetch(state, part, 0, remaining, None, Some(before)).await?;
+        total += f.total;
+        remaining -= (f.items.len() as u64).min(remaining);
+        pages.push((i, f));
+    }
+    let mut items: Vec<(usize, Rendered, Keyset)> = Vec::new();
+    for (i, f) in pages.into_iter().rev() {
+        items.extend(f.items.into_iter().zip(f.keys).map(|(r, k)| (i, r, k)));
+    }
+    let extra = items.len().saturating_sub(usize::try_from(count).unwrap_or(usize::MAX));
+    let more = extra > 0;
+    let items = items.split_off(extra);
+    let previous =
+        items.first().filter(|_| more).map(|(i, _, k)| cursor_at(&parts[*i], k, Direction::Backward));
+    // Resources were at (and after) the position when it was issued: the next page reads on
+    // from the page's last result, or, on an empty page, from the position itself.
+    let next = Some(match items.last() {
+        Some((i, _, k)) => cursor_at(&parts[*i], k, Direction::Forward),
+        None => Cursor {
+            kind: at.kind,
+            position: Keyset { key: at.position.key, seq: at.position.seq.saturating_sub(1) },
+            direction: Direction::Forward,
+        },
+    });
+    let page = items.into_iter().map(|(i, r, _)| (i, r)).collect();
+    Ok(CursorPage { total, page, next, previous })
+}
+
+/// One part's page: by offset, after a keyset position, or the last `limit` before one.
 async fn fetch(
     state: &SharedState,
     part: &Part,
     offset: u64,
     limit: u64,
     after: Option<Keyset>,
+    before: Option<Before>,
 ) -> ApiResult<Fetched> {
     let kind = part.kind;
     let Some(residual) = &part.residual else {
@@ -361,6 +454,7 @@ async fn fetch(
             with_members: part.with_members,
             sort: part.sort.clone(),
             after,
+            before,
         };
         if !part.with_groups {
             let page = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
@@ -386,6 +480,7 @@ async fn fetch(
         with_members: part.with_members,
         sort: part.sort.clone(),
         after: None,
+        before: None,
     };
     let candidates = state.store.query(&q).await.map_err(|e| store_error(kind, None, e))?;
     if candidates.total > bound {
@@ -409,12 +504,20 @@ async fn fetch(
     let total = matches.len() as u64;
     // Keyset positions are in creation order here (a cursor over a sorted query with a
     // residual is refused earlier).
-    let skip = match after {
-        Some(a) => matches.partition_point(|(_, k)| k.seq <= a.seq),
-        None => usize::try_from(offset).unwrap_or(usize::MAX),
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let (skip, take) = match (after, before) {
+        (Some(a), _) => (matches.partition_point(|(_, k)| k.seq <= a.seq), limit),
+        (None, Some(b)) => {
+            let end = match b {
+                Before::Position(p) => matches.partition_point(|(_, k)| k.seq < p.seq),
+                Before::End => matches.len(),
+            };
+            let start = end.saturating_sub(limit);
+            (start, end - start)
+        }
+        (None, None) => (usize::try_from(offset).unwrap_or(usize::MAX), limit),
     };
-    let (items, keys) =
-        matches.into_iter().skip(skip).take(usize::try_from(limit).unwrap_or(usize::MAX)).unzip();
+    let (items, keys) = matches.into_iter().skip(skip).take(take).unzip();
     Ok(Fetched { total, items, keys })
 }
 

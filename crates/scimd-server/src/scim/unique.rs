@@ -78,6 +78,7 @@ pub(super) async fn check(
                 with_members: false,
                 sort: None,
                 after: None,
+                before: None,
             };
             let page = state.store.query(&query).await.map_err(|e| store_error(kind, id, e))?;
             if page.total > 0 {

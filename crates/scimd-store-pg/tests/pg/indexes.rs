@@ -29,7 +29,16 @@ fn claim(c: &str) -> ClaimPath {
 }
 
 fn query(kind: ResourceKind, filter: ClaimFilter) -> StoreQuery {
-    StoreQuery { kind, filter, offset: 0, limit: 100, with_members: false, sort: None, after: None }
+    StoreQuery {
+        kind,
+        filter,
+        offset: 0,
+        limit: 100,
+        with_members: false,
+        sort: None,
+        after: None,
+        before: None,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,11 +83,25 @@ impl SqliteStore {
         // An unfiltered list in creation order starts at a seq the order knows: no OFFSET walk,
         // no count(*).
         if query.filter == scimd_store::ClaimFilter::All && query.sort.is_none() {
-            let (total, first) = match &query.after {
-                Some(after) => self.order.after(query.kind, after.seq)?,
-                None => self.order.window(query.kind, query.offset)?,
+            query.check_keyset()?;
+            let (total, first, limit) = match (&query.after, &query.before) {
+                (Some(after), _) => {
+                    let (total, first) = self.order.after(query.kind, after.seq)?;
+                    (total, first, query.limit)
+                }
+                (None, Some(before)) => {
+                    let end = match before {
+                        scimd_store::Before::Position(p) => Some(p.seq),
+                        scimd_store::Before::End => None,
+                    };
+                    self.order.before(query.kind, end, query.limit)?
+                }
+                (None, None) => {
+                    let (total, first) = self.order.window(query.kind, query.offset)?;
+                    (total, first, query.limit)
+                }
             };
-            let (kind, limit, with_members) = (query.kind, query.limit, query.with_members);
+            let (kind, with_members) = (query.kind, query.with_members);
             let (items, keys, groups) = match first {
                 Some(first) if limit > 0 => {
                     self.readers

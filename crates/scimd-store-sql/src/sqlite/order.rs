@@ -83,6 +83,22 @@ impl Order {
         let at = list.partition_point(|&s| s <= after);
         Ok((list.len() as u64, list.get(at).copied()))
     }
+
+    /// How many resources of the kind there are, and the first `seq` and length of the last
+    /// `limit` before `before` (the end: `None`): a backward keyset page in creation order.
+    pub(crate) fn before(
+        &self,
+        kind: ResourceKind,
+        before: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<(u64, Option<i64>, u64)> {
+        let kinds = self.kinds.read().map_err(poisoned)?;
+        let list = &kinds[slot(kind)];
+        let end = before.map_or(list.len(), |b| list.partition_point(|&s| s < b));
+        let start = end.saturating_sub(usize::try_from(limit).unwrap_or(usize::MAX));
+        let first = if start < end { list.get(start).copied() } else { None };
+        Ok((list.len() as u64, first, (end - start) as u64))
+    }
 }
 
 #[cfg(test)]
@@ -105,5 +121,19 @@ mod tests {
         assert_eq!(o.window(ResourceKind::Group, 0).unwrap(), (1, Some(3)));
         o.added(ResourceKind::User, 4).unwrap();
         assert_eq!(o.window(ResourceKind::User, 1).unwrap(), (4, Some(4)));
+    }
+
+    /// RFC 9865 `previousCursor`: the last `limit` before a position, or before the end.
+    #[test]
+    fn before_finds_the_last_seqs_before_a_position() {
+        let o = Order::default();
+        for s in [1, 2, 5, 9] {
+            o.added(ResourceKind::User, s).unwrap();
+        }
+        assert_eq!(o.before(ResourceKind::User, Some(9), 2).unwrap(), (4, Some(2), 2));
+        assert_eq!(o.before(ResourceKind::User, Some(6), 5).unwrap(), (4, Some(1), 3), "fewer than asked");
+        assert_eq!(o.before(ResourceKind::User, Some(1), 2).unwrap(), (4, None, 0), "nothing before");
+        assert_eq!(o.before(ResourceKind::User, None, 3).unwrap(), (4, Some(2), 3), "before the end");
+        assert_eq!(o.before(ResourceKind::Group, None, 3).unwrap(), (0, None, 0));
     }
 }

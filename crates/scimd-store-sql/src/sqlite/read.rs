@@ -7,7 +7,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
-    ClaimFilter, Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery,
+    Before, ClaimFilter, Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery,
     StoreResult, StoredResource,
 };
 
@@ -126,6 +126,7 @@ pub(crate) fn query_rows(
     query: &StoreQuery,
     with_memberships: bool,
 ) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+    query.check_keyset()?;
     let filter = compile(query.kind, &query.filter)?;
     let extra = |alias: &str| if with_memberships { in_groups(alias) } else { String::new() };
     let mut memberships = Vec::new();
@@ -144,18 +145,27 @@ pub(crate) fn query_rows(
         // marks a statement whose LIMIT is a bound parameter for re-preparation at every new
         // binding, which cost more than the query. They are integers of ours, never text.
         let lim = to_db_int(query.limit);
-        let off = to_db_int(if query.after.is_some() { 0 } else { query.offset });
+        let off = to_db_int(if query.by_keyset() { 0 } else { query.offset });
+        // A backward page (RFC 9865 `previousCursor`) reads the query's order reversed, from the
+        // position back, and the outer query puts its rows in the forward order again.
+        let backward = query.before.is_some();
         let sql = match &query.sort {
             None => {
-                // Keyset paging: from the row after the last one seen, a range of the seq index.
-                let after = match &query.after {
-                    Some(k) => {
+                // Keyset paging: from the row after the last one seen (or back from the row
+                // before the first one seen), a range of the seq index.
+                let after = match (&query.after, &query.before) {
+                    (Some(k), _) => {
                         params.insert(0, SqlValue::Integer(k.seq));
                         "r.seq > ? AND"
                     }
-                    None => "",
+                    (None, Some(Before::Position(k))) => {
+                        params.insert(0, SqlValue::Integer(k.seq));
+                        "r.seq < ? AND"
+                    }
+                    (None, Some(Before::End) | None) => "",
                 };
-                if after.is_empty() && off == 0 {
+                let dir = if backward { " DESC" } else { "" };
+                if after.is_empty() && off == 0 && !backward {
                     // The first page (the lookup before a create): one indexed scan.
                     first_page_sql(k, &filter.sql, &extra("r"), lim)
                 } else {
@@ -163,7 +173,7 @@ pub(crate) fn query_rows(
                     // only those rows.
                     format!(
                         "SELECT {COLUMNS}{} FROM resources WHERE seq IN (SELECT r.seq FROM resources AS r \
-                         WHERE {after} r.kind = {k} AND {} ORDER BY r.seq LIMIT {lim} OFFSET {off}) ORDER BY seq",
+                         WHERE {after} r.kind = {k} AND {} ORDER BY r.seq{dir} LIMIT {lim} OFFSET {off}) ORDER BY seq",
                         extra("resources"),
                         filter.sql
                     )
@@ -175,15 +185,22 @@ pub(crate) fn query_rows(
                 let key_sql = compile_sort_key(key)?;
                 let mut sorted = key_sql.params;
                 sorted.append(&mut params);
-                let after = match &query.after {
+                let position = match (&query.after, &query.before) {
+                    (Some(position), _) | (None, Some(Before::Position(position))) => Some(position),
+                    (None, Some(Before::End) | None) => None,
+                };
+                let after = match position {
                     None => String::new(),
                     Some(position) => {
-                        let cond = after_sorted(position, key.descending, &mut sorted)?;
+                        let cond = keyset_sorted(position, key.descending, backward, &mut sorted)?;
                         format!("AND {cond}")
                     }
                 };
                 params = sorted;
                 let dir = if key.descending { "DESC" } else { "ASC" };
+                // The page's own order: the query's, or its exact reverse for a backward page.
+                let page_dir = if key.descending != backward { "DESC" } else { "ASC" };
+                let page_seq = if backward { "DESC" } else { "ASC" };
                 // With a keyset position, the key is compared in an outer query of the page
                 // subquery, so that its expression (and parameters) appear once.
                 let page = if after.is_empty() {
@@ -200,7 +217,8 @@ pub(crate) fn query_rows(
                 };
                 format!(
                     "SELECT {COLUMNS}, p.page_key{} FROM ({page} \
-                     ORDER BY (page_key IS NULL) {dir}, page_key {dir}, page_seq LIMIT {lim} OFFSET {off}) AS p \
+                     ORDER BY (page_key IS NULL) {page_dir}, page_key {page_dir}, page_seq {page_seq} \
+                     LIMIT {lim} OFFSET {off}) AS p \
                      JOIN resources ON resources.seq = p.page_seq \
                      ORDER BY (p.page_key IS NULL) {dir}, p.page_key {dir}, p.page_seq",
                     extra("resources")
@@ -235,7 +253,7 @@ pub(crate) fn query_rows(
     }
     // A first page that is not full holds every match: its length is the total (the lookup
     // before a create, `userName eq "..."`, needs no second statement).
-    let total = if query.offset == 0 && query.after.is_none() && (items.len() as u64) < query.limit {
+    let total = if query.offset == 0 && !query.by_keyset() && (items.len() as u64) < query.limit {
         items.len() as u64
     } else {
         let count = count_statement(query.kind, &query.filter, &filter);
@@ -263,14 +281,17 @@ fn count_statement(kind: ResourceKind, filter: &ClaimFilter, compiled: &Compiled
     })
 }
 
-/// The condition "after `position`" in the order `(page_key IS NULL), page_key, page_seq`
-/// (RFC 7644 §3.4.2.3: no value last ascending, first descending; ties in creation order),
-/// with its parameters appended to `params`.
-fn after_sorted(
+/// The condition "after `position`" (or, `backward`, "before `position`") in the order
+/// `(page_key IS NULL), page_key, page_seq` (RFC 7644 §3.4.2.3: no value last ascending, first
+/// descending; ties in creation order), with its parameters appended to `params`. Before a
+/// position in one direction is after it in the mirrored order: the key compared the other
+/// way, the seq the other way, no value on the other side.
+fn keyset_sorted(
     position: &Keyset,
     descending: bool,
+    backward: bool,
     params: &mut Vec<SqlValue>,
-) -> StoreResult<&'static str> {
+) -> StoreResult<String> {
     let Some(key) = &position.key else {
         return Err(StoreError::Unsupported("a position in creation order for a sorted query".to_owned()));
     };
@@ -281,22 +302,25 @@ fn after_sorted(
         SortValue::Text(t) => Some(SqlValue::Text(t.clone())),
     };
     let seq = SqlValue::Integer(position.seq);
-    Ok(match (value, descending) {
+    // Whether the keys met going this way decrease, and how the seq of a tie compares.
+    let falling = descending != backward;
+    let op = if backward { "<" } else { ">" };
+    Ok(match (value, falling) {
         (None, false) => {
             params.push(seq);
-            "(page_key IS NULL AND page_seq > ?)"
+            format!("(page_key IS NULL AND page_seq {op} ?)")
         }
         (None, true) => {
             params.push(seq);
-            "(page_key IS NOT NULL OR page_seq > ?)"
+            format!("(page_key IS NOT NULL OR page_seq {op} ?)")
         }
         (Some(v), false) => {
             params.extend([v.clone(), v, seq]);
-            "(page_key IS NULL OR page_key > ? OR (page_key = ? AND page_seq > ?))"
+            format!("(page_key IS NULL OR page_key > ? OR (page_key = ? AND page_seq {op} ?))")
         }
         (Some(v), true) => {
             params.extend([v.clone(), v, seq]);
-            "(page_key < ? OR (page_key = ? AND page_seq > ?))"
+            format!("(page_key < ? OR (page_key = ? AND page_seq {op} ?))")
         }
     })
 }
@@ -599,6 +623,7 @@ mod tests {
                 with_members: false,
                 sort: None,
                 after: None,
+                before: None,
             };
             query_rows(&mut conn, &q, true).unwrap();
         }

@@ -1,5 +1,6 @@
 //! The checks, by subject. Each takes a fresh, empty store.
 
+pub mod backward;
 pub mod foreign;
 pub mod members;
 pub mod query;

@@ -168,7 +168,7 @@ pub async fn query_of_groups_loads_members_when_asked(store: Arc<dyn UserStore>)
 }
 
 /// Seven users whose displayName is, in creation order: b, -, a, B, -, c, a.
-async fn seed_displays(store: &dyn UserStore) {
+pub(crate) async fn seed_displays(store: &dyn UserStore) {
     for (i, display) in [Some("b"), None, Some("a"), Some("B"), None, Some("c"), Some("a")].iter().enumerate()
     {
         let mut u = new_user(&format!("u{i}"), &format!("user{i}"));
@@ -179,7 +179,7 @@ async fn seed_displays(store: &dyn UserStore) {
     }
 }
 
-fn by_display(descending: bool) -> Option<SortKey> {
+pub(crate) fn by_display(descending: bool) -> Option<SortKey> {
     Some(SortKey {
         path: ClaimPath::Claim { claim: DISPLAY_NAME.into(), sub: None },
         descending,

@@ -333,6 +333,197 @@ async fn sorted_cursor_walk_follows_the_sort() {
     assert_eq!(seen, ["u3", "u5", "u1", "u6", "u4", "u2"]);
 }
 
+/// One cursor page by POST `path`: `body` with `cursor`; asserts 200.
+async fn cursor_page(s: &TestServer, path: &str, body: &Value, cursor: &str) -> Value {
+    let mut body = body.clone();
+    body["schemas"] = json!([SEARCH]);
+    body["cursor"] = json!(cursor);
+    let r = s.post(path, &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    r.body
+}
+
+fn cursor_of<'a>(page: &'a Value, name: &str) -> Option<&'a str> {
+    page.get(name).and_then(Value::as_str)
+}
+
+/// A forward walk (RFC 9865 §2): each page, from an empty cursor through each nextCursor.
+async fn forward_pages(s: &TestServer, path: &str, body: &Value) -> Vec<Value> {
+    let mut pages = vec![cursor_page(s, path, body, "").await];
+    while let Some(next) = pages.last().and_then(|p| cursor_of(p, "nextCursor")).map(str::to_owned) {
+        pages.push(cursor_page(s, path, body, &next).await);
+        assert!(pages.len() < 100, "the walk does not end");
+    }
+    pages
+}
+
+/// RFC 9865 §2.2: a walk forward, then back by previousCursor from the last page, visits the
+/// same pages; previousCursor is absent on the first page (and only there); a page's
+/// previousCursor, then that page's nextCursor, comes back to the same page; a previousCursor
+/// request returns as many as its own `count` asks. In creation order, sorted (no value last
+/// ascending, first descending; ties in creation order), with a filter the store answers, and
+/// with one evaluated in memory (on `groups`).
+#[tokio::test]
+async fn previous_cursor_walks_back_over_the_pages_of_a_forward_walk() {
+    let s = start();
+    let mut team = Vec::new();
+    for (i, nick) in
+        [Some("b"), None, Some("a"), Some("B"), None, Some("c"), Some("a"), Some("d"), None, Some("e")]
+            .into_iter()
+            .enumerate()
+    {
+        let mut u = json!({"schemas": [USER_SCHEMA], "userName": format!("u{i}")});
+        if let Some(n) = nick {
+            u["nickName"] = json!(n);
+        }
+        let r = s.post("/Users", &u).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        if i != 3 && i != 6 {
+            team.push(r.body["id"].as_str().unwrap().to_owned());
+        }
+    }
+    let members: Vec<&str> = team.iter().map(String::as_str).collect();
+    s.create_group("team", &members).await;
+    let queries = [
+        json!({"count": 3}),
+        json!({"count": 3, "sortBy": "nickName"}),
+        json!({"count": 3, "sortBy": "nickName", "sortOrder": "descending"}),
+        json!({"count": 3, "filter": "userName ne \"u4\""}),
+        json!({"count": 3, "filter": "groups.display eq \"team\""}),
+    ];
+    for q in &queries {
+        let forward = forward_pages(&s, "/Users/.search", q).await;
+        assert!(forward.len() >= 3, "{q}: {forward:?}");
+        assert!(cursor_of(&forward[0], "previousCursor").is_none(), "{q}: none on the first page");
+        // Back from the last page, one previousCursor after another.
+        let mut back = Vec::new();
+        let mut page = forward.last().unwrap().clone();
+        while let Some(previous) = cursor_of(&page, "previousCursor").map(str::to_owned) {
+            page = cursor_page(&s, "/Users/.search", q, &previous).await;
+            assert_eq!(page["totalResults"], forward[0]["totalResults"], "{q}");
+            back.push(ids(&page));
+            assert!(back.len() < 100, "the backward walk does not end");
+        }
+        back.reverse();
+        let expected: Vec<Vec<String>> = forward[..forward.len() - 1].iter().map(ids).collect();
+        assert_eq!(back, expected, "{q}");
+        // previousCursor, then nextCursor: the same page again.
+        for k in 1..forward.len() {
+            let previous = cursor_of(&forward[k], "previousCursor").unwrap();
+            let before = cursor_page(&s, "/Users/.search", q, previous).await;
+            assert_eq!(ids(&before), ids(&forward[k - 1]), "{q}, page {k}");
+            assert_eq!(cursor_of(&before, "previousCursor").is_some(), k > 1, "{q}, page {k}");
+            let again = cursor_page(&s, "/Users/.search", q, cursor_of(&before, "nextCursor").unwrap()).await;
+            assert_eq!(ids(&again), ids(&forward[k]), "{q}, page {k}");
+        }
+        // The count of the previousCursor request, not of the page it came from.
+        let last = forward.last().unwrap();
+        let all: Vec<String> = forward.iter().flat_map(ids).collect();
+        let mut five = q.clone();
+        five["count"] = json!(5);
+        let before =
+            cursor_page(&s, "/Users/.search", &five, cursor_of(last, "previousCursor").unwrap()).await;
+        let end = all.len() - ids(last).len();
+        assert_eq!(ids(&before), all[end - 5..end], "{q}");
+        assert_eq!(before["itemsPerPage"], 5);
+    }
+}
+
+/// RFC 9865 §2.2 at the root (RFC 7644 §3.4.3): previousCursor goes back from the Groups into
+/// the Users, over the concatenation a forward walk pages through.
+#[tokio::test]
+async fn root_previous_cursor_crosses_from_groups_back_into_users() {
+    let s = start();
+    for i in 0..3 {
+        s.create_user(&format!("u{i}")).await;
+    }
+    for i in 0..3 {
+        s.create_group(&format!("g{i}"), &[]).await;
+    }
+    let q = json!({"count": 2});
+    let forward = forward_pages(&s, "/.search", &q).await;
+    let kinds = |page: &Value| -> Vec<String> {
+        page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["meta"]["resourceType"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        forward.iter().map(kinds).collect::<Vec<_>>(),
+        [["User", "User"], ["User", "Group"], ["Group", "Group"]]
+    );
+    let middle = cursor_page(&s, "/.search", &q, cursor_of(&forward[2], "previousCursor").unwrap()).await;
+    assert_eq!(ids(&middle), ids(&forward[1]), "from the Groups back into the Users");
+    assert_eq!(middle["totalResults"], 6);
+    let first = cursor_page(&s, "/.search", &q, cursor_of(&middle, "previousCursor").unwrap()).await;
+    assert_eq!(ids(&first), ids(&forward[0]));
+    assert!(cursor_of(&first, "previousCursor").is_none(), "back at the start: {first}");
+    // Three back from the first Group left on the last page: two Users, then a Group.
+    let three =
+        cursor_page(&s, "/.search", &json!({"count": 3}), cursor_of(&forward[2], "previousCursor").unwrap())
+            .await;
+    assert_eq!(kinds(&three), ["User", "User", "Group"]);
+    assert!(cursor_of(&three, "previousCursor").is_some(), "u0 comes before");
+}
+
+/// The payload of a cursor edited by `edit`, with its digest made again: what only the server
+/// could issue (the digest shows edits; it is not a secret).
+fn reissued(cursor: &str, edit: impl FnOnce(&mut Value)) -> String {
+    use base64ct::{Base64UrlUnpadded, Encoding as _};
+    use blake2::Digest as _;
+    let raw = String::from_utf8(Base64UrlUnpadded::decode_vec(cursor).unwrap()).unwrap();
+    let (payload, _) = raw.rsplit_once('.').unwrap();
+    let mut v: Value = serde_json::from_str(payload).unwrap();
+    edit(&mut v);
+    let payload = v.to_string();
+    let mut h = blake2::Blake2b::<blake2::digest::consts::U16>::new();
+    for part in ["scimd cursor", &payload] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let check: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Base64UrlUnpadded::encode_string(format!("{payload}.{check}").as_bytes())
+}
+
+/// RFC 9865 §2.3: an edited previousCursor, or one of another query, is `invalidCursor`; one
+/// older than `cursorTimeout` is `expiredCursor`.
+#[tokio::test]
+async fn tampered_or_expired_previous_cursor_is_refused() {
+    let s = start();
+    for i in 0..6 {
+        s.create_user(&format!("u{i}")).await;
+    }
+    let q = json!({"count": 2});
+    let first = cursor_page(&s, "/Users/.search", &q, "").await;
+    let second = cursor_page(&s, "/Users/.search", &q, cursor_of(&first, "nextCursor").unwrap()).await;
+    let previous = cursor_of(&second, "previousCursor").unwrap().to_owned();
+    let ok = cursor_page(&s, "/Users/.search", &q, &previous).await;
+    assert_eq!(ids(&ok), ids(&first), "untouched, it works");
+
+    let mut tampered = previous.clone().into_bytes();
+    let at = tampered.len() / 2;
+    tampered[at] = if tampered[at] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    let search = |cursor: &str, extra: Value| {
+        let mut body = json!({"schemas": [SEARCH], "count": 2, "cursor": cursor});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    s.post("/Users/.search", &search(&tampered, json!({}))).await.assert_error(400, Some("invalidCursor"));
+    s.post("/Users/.search", &search(&previous, json!({"sortBy": "userName"})))
+        .await
+        .assert_error(400, Some("invalidCursor"));
+    let expired = reissued(&previous, |v| v["t"] = json!(v["t"].as_i64().unwrap() - 2 * 3600));
+    s.post("/Users/.search", &search(&expired, json!({}))).await.assert_error(400, Some("expiredCursor"));
+    let sideways = reissued(&previous, |v| v["d"] = json!("x"));
+    s.post("/Users/.search", &search(&sideways, json!({}))).await.assert_error(400, Some("invalidCursor"));
+    // The same cursor, reissued as it was: accepted (the check above is the edit, not the copy).
+    let same = reissued(&previous, |_| {});
+    assert_eq!(ids(&cursor_page(&s, "/Users/.search", &q, &same).await), ids(&first));
+}
+
 /// RFC 9865 §4: ServiceProviderConfig announces both pagination methods and the cursor
 /// timeout.
 #[tokio::test]
