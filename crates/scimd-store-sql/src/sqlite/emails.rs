@@ -58,12 +58,14 @@ fn rows_of(kind: ResourceKind, filter: &ClaimFilter) -> Option<(Option<String>, 
             if claim == EMAILS && *op != CompareOp::Ne && *value != CompValue::Null =>
         {
             let column = column(sub)?;
-            let cond = element(filter, Some(column))?;
-            Some((filter_value_eq(filter, column), cond))
+            let value_eq = filter_value_eq(filter, column);
+            let cond = element(filter, Some(column), value_eq.is_none())?;
+            Some((value_eq, cond))
         }
         ClaimFilter::ElementMatch { of: Collection::Claim(claim), filter } if claim == EMAILS => {
-            let cond = element(filter, None)?;
-            Some((filter.required_element_eq("value").map(fold_case), cond))
+            let value_eq = filter.required_element_eq("value").map(fold_case);
+            let cond = element(filter, None, value_eq.is_none())?;
+            Some((value_eq, cond))
         }
         _ => None,
     }
@@ -106,15 +108,19 @@ fn rows(value_eq: Option<String>, cond: Compiled) -> Compiled {
     out
 }
 
-/// A condition (0 or 1, never NULL) on one row `x`. `top`: the column of a comparison outside a
-/// value path (`emails.value co "…"`); `None`: inside `emails[...]`, where paths are `Element`.
-fn element(filter: &ClaimFilter, top: Option<&'static str>) -> Option<Compiled> {
+/// A condition on one row `x`, true exactly where the filter holds for that element. `top`: the
+/// column of a comparison outside a value path (`emails.value co "…"`); `None`: inside
+/// `emails[...]`, where paths are `Element`. `indexed`: comparisons an index may read are
+/// written bare; else none is (behind the value index, the type index must not be chosen).
+fn element(filter: &ClaimFilter, top: Option<&'static str>, indexed: bool) -> Option<Compiled> {
     let mut out = Compiled::default();
-    push(filter, top, &mut out)?;
+    push(filter, top, indexed, &mut out)?;
     Some(out)
 }
 
-fn push(filter: &ClaimFilter, top: Option<&'static str>, out: &mut Compiled) -> Option<()> {
+/// `positive`: not under a NOT (and indexed), where a comparison may be NULL (as false) and so
+/// be written bare, which an index reads; under a NOT each is 0 or 1.
+fn push(filter: &ClaimFilter, top: Option<&'static str>, positive: bool, out: &mut Compiled) -> Option<()> {
     match filter {
         ClaimFilter::All => out.sql.push('1'),
         ClaimFilter::And(parts) | ClaimFilter::Or(parts) if top.is_none() => {
@@ -129,13 +135,13 @@ fn push(filter: &ClaimFilter, top: Option<&'static str>, out: &mut Compiled) -> 
                 if i > 0 {
                     out.sql.push_str(op);
                 }
-                push(part, top, out)?;
+                push(part, top, positive, out)?;
             }
             out.sql.push(')');
         }
         ClaimFilter::Not(inner) if top.is_none() => {
             out.sql.push_str("NOT ");
-            push(inner, top, out)?;
+            push(inner, top, false, out)?;
         }
         ClaimFilter::Present { path: ClaimPath::Element { sub } } if top.is_none() => {
             let c = column(sub)?;
@@ -147,7 +153,7 @@ fn push(filter: &ClaimFilter, top: Option<&'static str>, out: &mut Compiled) -> 
                 (ClaimPath::Claim { .. }, Some(c)) => c,
                 _ => return None,
             };
-            folded::compare(c, *op, value, out)?;
+            folded::compare(c, *op, value, positive, out)?;
         }
         _ => return None,
     }

@@ -33,24 +33,34 @@ pub(crate) fn compile_family_name(kind: ResourceKind, filter: &ClaimFilter) -> O
     }
     let column = "r.family_name_ci";
     let mut out = Compiled::default();
-    out.sql.push('(');
-    // A bare condition the index can read, ahead of the exact one (0 where the column is NULL,
-    // so the conjunction is never NULL).
+    // `eq` and `sw` as conditions an index reads (a value, a range), exact as they stand; `IS
+    // NOT NULL` makes them 0, never NULL, where there is no family name (so NOT is exact).
     match (op, value) {
         (CompareOp::Eq, CompValue::Str(s)) => {
-            out.sql.push_str(&format!("{column} = ? AND "));
+            out.sql.push_str(&format!("({column} = ? AND {column} IS NOT NULL)"));
             out.params.push(SqlValue::Text(fold_case(s)));
         }
-        (CompareOp::Sw, CompValue::Str(prefix)) => prefix_range(column, &fold_case(prefix), &mut out),
-        _ => {}
+        (CompareOp::Sw, CompValue::Str(prefix)) => {
+            out.sql.push('(');
+            prefix_range(column, &fold_case(prefix), &mut out);
+            out.sql.push_str(&format!("{column} IS NOT NULL)"));
+        }
+        _ => compare(column, *op, value, false, &mut out)?,
     }
-    compare(column, *op, value, &mut out)?;
-    out.sql.push(')');
     Some(out)
 }
 
+/// Whether the filter reads an index range of a folded column (`name.familyName eq` / `sw`):
+/// how many rows that range holds decides the first page's plan (read.rs).
+pub(crate) fn reads_an_index_range(kind: ResourceKind, filter: &ClaimFilter) -> bool {
+    matches!(filter, ClaimFilter::Compare { op: CompareOp::Eq | CompareOp::Sw, value: CompValue::Str(_), .. })
+        && compile_family_name(kind, filter).is_some()
+}
+
 /// `column` within the range of the strings that start with `prefix` (folded), followed by ` AND
-/// `: what lets `sw` read an index range. The comparison itself still follows.
+/// `: what lets `sw` read an index range. The range holds exactly those strings (with no upper
+/// bound, every string at or above the prefix starts with it: the empty prefix, or one of only
+/// U+10FFFF, the greatest character).
 fn prefix_range(column: &str, prefix: &str, out: &mut Compiled) {
     out.sql.push_str(&format!("{column} >= ? AND "));
     out.params.push(SqlValue::Text(prefix.to_owned()));
@@ -78,9 +88,17 @@ fn prefix_upper_bound(prefix: &str) -> Option<String> {
 }
 
 /// RFC 7644 §3.4.2.2 on one folded string column (NULL: no string value there), with the answers
-/// the JSON compiler's `text_cond` gives on the value: a condition that is 0 or 1, never NULL;
-/// `ne` holds where there is no such value. `None` for a value that is not a string or null.
-pub(crate) fn compare(c: &str, op: CompareOp, value: &CompValue, out: &mut Compiled) -> Option<()> {
+/// the JSON compiler's `text_cond` gives on the value: a condition that is 0 or 1, never NULL
+/// (unless `bare`, where NULL stands for false: a condition not under a NOT, which an index can
+/// then read); `ne` holds where there is no such value. `None` for a value that is not a string
+/// or null.
+pub(crate) fn compare(
+    c: &str,
+    op: CompareOp,
+    value: &CompValue,
+    bare: bool,
+    out: &mut Compiled,
+) -> Option<()> {
     let s = match value {
         CompValue::Str(s) => fold_case(s),
         // RFC 7643 §2.5: null is unassigned.
@@ -109,7 +127,10 @@ pub(crate) fn compare(c: &str, op: CompareOp, value: &CompValue, out: &mut Compi
         CompareOp::Lt => (format!("coalesce({c} < ?, 0)"), 1),
         CompareOp::Le => (format!("coalesce({c} <= ?, 0)"), 1),
     };
-    out.sql.push_str(&sql);
+    match sql.strip_prefix("coalesce(").and_then(|c| c.strip_suffix(", 0)")) {
+        Some(cond) if bare => out.sql.push_str(&format!("({cond})")),
+        _ => out.sql.push_str(&sql),
+    }
     out.params.extend(std::iter::repeat_n(SqlValue::Text(s), params));
     Some(())
 }

@@ -114,11 +114,15 @@ impl SqliteStore {
             };
             return Ok((Page { total, items, keys }, groups));
         }
+        let kind_total = self.order.window(query.kind, 0)?.0;
         if query.limit <= INLINE_QUERY_LIMIT && narrowed_by_index(&query.filter) {
-            return self.readers.run_inline(|conn| read::query_rows(conn, query, with_memberships)).await;
+            return self
+                .readers
+                .run_inline(|conn| read::query_rows(conn, query, with_memberships, kind_total))
+                .await;
         }
         let query = query.clone();
-        self.readers.run(move |conn| read::query_rows(conn, &query, with_memberships)).await
+        self.readers.run(move |conn| read::query_rows(conn, &query, with_memberships, kind_total)).await
     }
 
     /// Opens the store at `path`, creating the file and its parent directory if absent, and

@@ -84,9 +84,11 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
 
 /// The first page of a filter in creation order: one scan, of the filter's index where it has
 /// one (`extra`: more columns of the row `r`).
-fn first_page_sql(kind: i64, filter_sql: &str, extra: &str, limit: i64) -> String {
+fn first_page_sql(kind: i64, filter_sql: &str, extra: &str, limit: i64, in_order: bool) -> String {
+    let scan = if in_order { " INDEXED BY resources_kind_seq" } else { "" };
     format!(
-        "SELECT {COLUMNS}{extra} FROM resources AS r WHERE r.kind = {kind} AND {filter_sql} ORDER BY r.seq LIMIT {limit}"
+        "SELECT {COLUMNS}{extra} FROM resources AS r{scan} WHERE r.kind = {kind} AND {filter_sql} \
+         ORDER BY r.seq LIMIT {limit}"
     )
 }
 
@@ -121,10 +123,14 @@ fn memberships_of_row(
 
 /// A page, and with `with_memberships` the groups each of its resources belongs to, in one
 /// read transaction.
+///
+/// `kind_total`: how many resources of the query's kind the store holds (what a plan's choice
+/// weighs a count against).
 pub(crate) fn query_rows(
     conn: &mut Connection,
     query: &StoreQuery,
     with_memberships: bool,
+    kind_total: u64,
 ) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
     query.check_keyset()?;
     let filter = compile(query.kind, &query.filter)?;
@@ -140,6 +146,7 @@ pub(crate) fn query_rows(
     let mut items = Vec::new();
     let mut keys = Vec::new();
     let mut seqs = Vec::new();
+    let mut counted = None;
     if query.limit > 0 {
         // LIMIT and OFFSET are written into the statement, not bound: SQLite (built with STAT4)
         // marks a statement whose LIMIT is a bound parameter for re-preparation at every new
@@ -166,8 +173,18 @@ pub(crate) fn query_rows(
                 };
                 let dir = if backward { " DESC" } else { "" };
                 if after.is_empty() && off == 0 && !backward {
-                    // The first page (the lookup before a create): one indexed scan.
-                    first_page_sql(k, &filter.sql, &extra("r"), lim)
+                    // The first page (the lookup before a create): one indexed scan. A filter
+                    // that reads an index range (`name.familyName sw "…"`) is counted first:
+                    // where it matches many, the first matches in creation order come sooner
+                    // by walking that order than by sorting every match the range holds.
+                    let in_order = if super::folded::reads_an_index_range(query.kind, &query.filter) {
+                        let n = count(&tx, query, &filter)?;
+                        counted = Some(n);
+                        n.saturating_mul(n) > query.limit.saturating_mul(kind_total)
+                    } else {
+                        false
+                    };
+                    first_page_sql(k, &filter.sql, &extra("r"), lim, in_order)
                 } else {
                     // The page's seqs first (through an index where the filter allows), then
                     // only those rows.
@@ -253,19 +270,26 @@ pub(crate) fn query_rows(
     }
     // A first page that is not full holds every match: its length is the total (the lookup
     // before a create, `userName eq "..."`, needs no second statement).
-    let total = if query.offset == 0 && !query.by_keyset() && (items.len() as u64) < query.limit {
-        items.len() as u64
-    } else {
-        let count = count_statement(query.kind, &query.filter, &filter);
-        let total: i64 = tx
-            .prepare_cached(&count.sql)
-            .map_err(from_sqlite)?
-            .query_row(params_from_iter(count.params.iter()), |row| row.get(0))
-            .map_err(from_sqlite)?;
-        u64::try_from(total).unwrap_or(0)
+    let total = match counted {
+        Some(n) => n,
+        None if query.offset == 0 && !query.by_keyset() && (items.len() as u64) < query.limit => {
+            items.len() as u64
+        }
+        None => count(&tx, query, &filter)?,
     };
     tx.end()?;
     Ok((Page { total, items, keys }, memberships))
+}
+
+/// The number of resources the query's filter (compiled as `compiled`) matches.
+fn count(conn: &Connection, query: &StoreQuery, compiled: &Compiled) -> StoreResult<u64> {
+    let count = count_statement(query.kind, &query.filter, compiled);
+    let total: i64 = conn
+        .prepare_cached(&count.sql)
+        .map_err(from_sqlite)?
+        .query_row(params_from_iter(count.params.iter()), |row| row.get(0))
+        .map_err(from_sqlite)?;
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// The statement that counts the matches of `filter` (compiled as `compiled`): from the
@@ -599,6 +623,57 @@ mod tests {
     use scimd_core::schema::AttrType;
     use scimd_store::ClaimFilter;
 
+    /// `name.familyName sw` pages: the first page in creation order and the exact total,
+    /// whether the prefix matches most users (read in creation order) or a few (read from the
+    /// family name index and sorted).
+    #[test]
+    fn family_name_prefix_pages_are_right_whichever_plan_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::connect(&dir.path().join("f.db"), &Default::default()).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        for i in 0..300 {
+            let family = if i % 30 == 7 { "Zed" } else { "Lovelace" };
+            let claims = [
+                (USER_NAME.to_owned(), serde_json::json!(format!("u{i}"))),
+                (scimd_claims::claims::FAMILY_NAME.to_owned(), serde_json::json!(family)),
+            ]
+            .into_iter()
+            .collect();
+            let new = scimd_store::NewResource {
+                id: format!("id{i}"),
+                kind: ResourceKind::User,
+                claims,
+                members: vec![],
+                now: time::OffsetDateTime::UNIX_EPOCH,
+            };
+            super::super::write::create(&mut conn, new).unwrap();
+        }
+        for (prefix, want_total, want_first) in [
+            ("lov", 290, vec!["id0", "id1", "id2", "id3", "id4"]),
+            ("ZE", 10, vec!["id7", "id37", "id67", "id97", "id127"]),
+        ] {
+            let q = StoreQuery {
+                kind: ResourceKind::User,
+                filter: ClaimFilter::Compare {
+                    path: ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
+                    op: CompareOp::Sw,
+                    value: CompValue::Str(prefix.into()),
+                    attr_type: AttrType::String,
+                    case_exact: false,
+                },
+                offset: 0,
+                limit: 5,
+                with_members: false,
+                sort: None,
+                after: None,
+                before: None,
+            };
+            let (page, _) = query_rows(&mut conn, &q, false, 300).unwrap();
+            let ids: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!((page.total, ids), (want_total, want_first), "sw {prefix}");
+        }
+    }
+
     /// The statements of a page and of a lookup stay prepared: none is prepared anew at each
     /// use (a bound kind made SQLite do so, which cost as much as the read).
     #[test]
@@ -625,10 +700,15 @@ mod tests {
                 after: None,
                 before: None,
             };
-            query_rows(&mut conn, &q, true).unwrap();
+            query_rows(&mut conn, &q, true, 0).unwrap();
         }
-        let lookup =
-            first_page_sql(1, &compile(ResourceKind::User, &eq("x")).unwrap().sql, &in_groups("r"), 100);
+        let lookup = first_page_sql(
+            1,
+            &compile(ResourceKind::User, &eq("x")).unwrap().sql,
+            &in_groups("r"),
+            100,
+            false,
+        );
         for sql in [page_from_sql(ResourceKind::User, 100, true), lookup] {
             let stmt = conn.prepare_cached(&sql).unwrap();
             assert!(stmt.get_status(rusqlite::StatementStatus::RePrepare) <= 1, "prepared again: {sql}");
@@ -638,8 +718,10 @@ mod tests {
     /// The query plans of the count and of the first page of a filter.
     fn plan(filter: &ClaimFilter) -> String {
         let c = compile(ResourceKind::User, filter).unwrap();
-        let page =
-            Compiled { sql: first_page_sql(1, &c.sql, &in_groups("r"), 100), params: c.params.clone() };
+        let page = Compiled {
+            sql: first_page_sql(1, &c.sql, &in_groups("r"), 100, false),
+            params: c.params.clone(),
+        };
         let count = count_statement(ResourceKind::User, filter, &c);
         format!("{}\n{}", plan_of(&count), plan_of(&page))
     }
@@ -731,5 +813,30 @@ mod tests {
             assert!(p.contains("INDEX user_emails_value (value_ci=?)"), "{p}");
             assert!(!p.contains("SCAN"), "neither the count nor the page scans: {p}");
         }
+        // scimbench's filter-email, `emails[type eq "work" and value co "@example"]`: counted
+        // from the work emails alone, in user order, never from the users' JSON.
+        let work_co = ClaimFilter::ElementMatch {
+            of: scimd_claims::Collection::Claim(emails.into()),
+            filter: Box::new(ClaimFilter::And(vec![
+                ClaimFilter::Compare {
+                    path: ClaimPath::Element { sub: "type".into() },
+                    op: CompareOp::Eq,
+                    value: CompValue::Str("work".into()),
+                    attr_type: AttrType::String,
+                    case_exact: false,
+                },
+                ClaimFilter::Compare {
+                    path: ClaimPath::Element { sub: "value".into() },
+                    op: CompareOp::Co,
+                    value: CompValue::Str("@example".into()),
+                    attr_type: AttrType::String,
+                    case_exact: false,
+                },
+            ])),
+        };
+        let p = plan(&work_co);
+        let count = p.lines().next().unwrap_or_default();
+        assert!(count.contains("INDEX user_emails_type (type_ci=?)"), "{p}");
+        assert!(!p.contains("SCAN r") && !p.contains("json_each"), "{p}");
     }
 }
