@@ -641,6 +641,25 @@ impl UserStore for Router {
         Ok((page, groups))
     }
 
+    async fn members_slice(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Option<scimd_store::MembersSlice>> {
+        let d = self.domains();
+        if d.secondaries.is_empty() {
+            return d.primary.members_slice(id, after, limit).await;
+        }
+        let Some((i, _)) = self.find(&d, ResourceKind::Group, id, false).await? else { return Ok(None) };
+        // Members are stored as the server gave them (`outbound` changes names, not members);
+        // a store that cannot slice says so as it is, so that the caller reads the group whole.
+        match d.store(i).members_slice(id, after, limit).await {
+            Err(e @ StoreError::Unsupported(_)) => Err(e),
+            other => other.map_err(|e| d.wrap(i, e)),
+        }
+    }
+
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
         let d = self.domains();
         if d.secondaries.is_empty() {

@@ -223,6 +223,16 @@ impl SortValue {
 
 pub use scimd_claims::SortKey;
 
+/// A slice of a group's members, in the group's order (see [`UserStore::members_slice`]).
+#[derive(Debug, Clone)]
+pub struct MembersSlice {
+    /// The group's version when the slice was read.
+    pub version: u64,
+    pub members: Vec<Member>,
+    /// Where the next slice starts (`after`), if members follow.
+    pub next: Option<i64>,
+}
+
 /// One page of a query, in the query's order (creation order unless sorted).
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -358,6 +368,22 @@ pub trait UserStore: Send + Sync + 'static {
     async fn remove_claim(&self, kind: ResourceKind, claim: &str) -> StoreResult<u64> {
         let _ = (kind, claim);
         Err(StoreError::Unsupported("removing a claim from every resource".into()))
+    }
+
+    /// At most `limit` members of the group `id`, after the position `after` (`None`: from the
+    /// first), in the group's order, with the group's version: a big group read in pieces, each
+    /// in a short read of its own (GET of a group of 100,000 members in bounded memory). A reader
+    /// that sees the version change between pieces knows they no longer make one group. `None`
+    /// if there is no such group. Stores that cannot read a slice without reading every member
+    /// answer [`StoreError::Unsupported`] (the caller then reads the group whole).
+    async fn members_slice(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Option<MembersSlice>> {
+        let _ = (id, after, limit);
+        Err(StoreError::Unsupported("reading a group's members in slices".to_owned()))
     }
 
     /// Whether any group of this store has a member of another domain: the router asks the

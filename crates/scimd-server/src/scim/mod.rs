@@ -14,6 +14,7 @@
 //!   (`lastPasswordUpdateTime`).
 //! - `unique`: `uniqueness` of extension (custom) attributes, checked before a write.
 
+mod big_group;
 mod bulk;
 mod cursor;
 mod discovery;

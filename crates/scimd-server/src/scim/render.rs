@@ -121,6 +121,25 @@ fn location_field(out: &mut Vec<u8>, name: &str, state: &AppState, kind: Resourc
     string_of(out, &[&state.scim_base_url, kind.endpoint(), "/", id]);
 }
 
+/// Appends members as elements of a group's `members` (as [`finish`] gives them), each after a
+/// comma when `after_others` or when not the first.
+pub(super) fn write_members(state: &AppState, members: &[Member], after_others: bool, out: &mut Vec<u8>) {
+    for (i, m) in members.iter().enumerate() {
+        if i > 0 || after_others {
+            out.push(b',');
+        }
+        let kind = kind_of(m);
+        out.extend_from_slice(b"{\"value\":");
+        string(out, &m.id);
+        location_field(out, "$ref", state, kind, &m.id);
+        field(out, "type", kind.name());
+        if let Some(d) = &m.display {
+            field(out, "display", d);
+        }
+        out.push(b'}');
+    }
+}
+
 /// What [`finish`] and the default projection give, written straight from the claims.
 fn write_resource(
     state: &AppState,
@@ -145,20 +164,7 @@ fn write_resource(
     writer.write(&values, out);
     if let Some(members) = stored.members.as_deref().filter(|m| !m.is_empty()) {
         out.extend_from_slice(b",\"members\":[");
-        for (i, m) in members.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let kind = kind_of(m);
-            out.extend_from_slice(b"{\"value\":");
-            string(out, &m.id);
-            location_field(out, "$ref", state, kind, &m.id);
-            field(out, "type", kind.name());
-            if let Some(d) = &m.display {
-                field(out, "display", d);
-            }
-            out.push(b'}');
-        }
+        write_members(state, members, false, out);
         out.push(b']');
     }
     if let Some(groups) = memberships.filter(|g| !g.is_empty()) {

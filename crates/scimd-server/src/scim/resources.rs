@@ -161,6 +161,21 @@ fn domain_error(kind: ResourceKind, id: Option<&str>, domain: Option<&str>, e: S
     }
 }
 
+/// RFC 7644 §3.14: If-None-Match with the current version answers 304 without a body.
+pub(super) fn not_modified(headers: &HeaderMap, version: u64) -> Option<Response> {
+    let tags = entity_tags(headers, header::IF_NONE_MATCH)?;
+    if !tags.iter().any(|t| {
+        matches!(t, super::request::EntityTag::Any) || *t == super::request::EntityTag::Version(version)
+    }) {
+        return None;
+    }
+    let mut resp = StatusCode::NOT_MODIFIED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&etag(version)) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    Some(resp)
+}
+
 /// A SCIM JSON response (the resource's JSON) with the resource's ETag.
 pub(super) fn resource_response(
     status: StatusCode,
@@ -310,6 +325,11 @@ async fn read(
     let with_members = kind == ResourceKind::Group && shows(&state, kind, &projection, "members");
     let with_groups = kind == ResourceKind::User && shows(&state, kind, &projection, "groups");
     let not_found = || ScimError::not_found(format!("no {} with id \"{id}\"", kind.name()));
+    // A group under the default projection: its members in slices, in bounded memory however
+    // many there are (where the store can slice them).
+    if with_members && let Some(resp) = super::big_group::get(&state, &id, &projection, &headers).await? {
+        return Ok(resp);
+    }
     // One store call either way: a user with the groups it belongs to, or a group with its
     // members (unless the projection drops them).
     let (stored, groups) = if with_groups {
@@ -329,17 +349,7 @@ async fn read(
             .ok_or_else(not_found)?;
         (stored, None)
     };
-    // RFC 7644 §3.14: If-None-Match with the current version answers 304 without a body.
-    if let Some(tags) = entity_tags(&headers, header::IF_NONE_MATCH)
-        && tags.iter().any(|t| {
-            matches!(t, super::request::EntityTag::Any)
-                || *t == super::request::EntityTag::Version(stored.version)
-        })
-    {
-        let mut resp = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(v) = HeaderValue::from_str(&etag(stored.version)) {
-            resp.headers_mut().insert(header::ETAG, v);
-        }
+    if let Some(resp) = not_modified(&headers, stored.version) {
         return Ok(resp);
     }
     let version = stored.version;

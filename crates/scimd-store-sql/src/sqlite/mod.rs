@@ -303,6 +303,16 @@ impl UserStore for SqliteStore {
         Ok(self.page(query, false).await?.0)
     }
 
+    async fn members_slice(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Option<scimd_store::MembersSlice>> {
+        // A slice is a bounded read of two indexes: on the calling thread, as a page is.
+        self.readers.run_inline(|conn| read::members_slice(conn, id, after, limit)).await
+    }
+
     async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
         self.readers
             .run_inline(|conn| {

@@ -7,13 +7,13 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension as _, params, params_from_iter};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
-    Before, ClaimFilter, Keyset, Member, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery,
-    StoreResult, StoredResource,
+    Before, ClaimFilter, Keyset, Member, MembersSlice, Membership, Page, ResourceKind, SortValue, StoreError,
+    StoreQuery, StoreResult, StoredResource,
 };
 
 use super::error::from_sqlite;
 use super::filter::{Compiled, compile, compile_sort_key, json_path};
-use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int};
+use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int, version_from_db};
 
 pub(crate) fn get(
     conn: &mut Connection,
@@ -72,14 +72,68 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
     let mut rows = stmt.query([group_seq]).map_err(from_sqlite)?;
     let mut members = Vec::new();
     while let Some(row) = rows.next().map_err(from_sqlite)? {
-        members.push(Member {
-            id: row.get(0).map_err(from_sqlite)?,
-            kind: Some(kind_from_code(row.get(1).map_err(from_sqlite)?)?),
-            display: row.get(2).map_err(from_sqlite)?,
-            domain: row.get(3).map_err(from_sqlite)?,
-        });
+        members.push(member_of_row(row)?);
     }
     Ok(members)
+}
+
+/// At most `limit` members of the group `id` after the position `after`, in the group's order
+/// (`pos`), read through the `(group_seq, pos)` indexes, and the group's version; one short read.
+pub(crate) fn members_slice(
+    conn: &mut Connection,
+    id: &str,
+    after: Option<i64>,
+    limit: usize,
+) -> StoreResult<Option<MembersSlice>> {
+    let tx = ReadTx::begin(conn)?;
+    let group = tx
+        .prepare_cached("SELECT seq, version FROM resources WHERE id = ?1 AND kind = 2")
+        .map_err(from_sqlite)?
+        .query_row([id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+        .optional()
+        .map_err(from_sqlite)?;
+    let Some((seq, version)) = group else {
+        tx.end()?;
+        return Ok(None);
+    };
+    // One more than asked: whether members follow.
+    let take = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "SELECT r.id, r.kind, m.display, NULL, m.pos FROM members AS m \
+             JOIN resources AS r ON r.seq = m.member_seq WHERE m.group_seq = ?1 AND m.pos > ?2 \
+             UNION ALL \
+             SELECT member_id, kind, display, domain, pos FROM external_members \
+             WHERE group_seq = ?1 AND pos > ?2 \
+             ORDER BY 5 LIMIT {take}"
+        ))
+        .map_err(from_sqlite)?;
+    let mut rows = stmt.query(params![seq, after.unwrap_or(-1)]).map_err(from_sqlite)?;
+    let (mut members, mut positions) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        members.push(member_of_row(row)?);
+        positions.push(row.get::<_, i64>(4).map_err(from_sqlite)?);
+    }
+    drop(rows);
+    drop(stmt);
+    tx.end()?;
+    let next = if members.len() > limit {
+        members.truncate(limit);
+        positions.get(limit.wrapping_sub(1)).copied()
+    } else {
+        None
+    };
+    Ok(Some(MembersSlice { version: version_from_db(version)?, members, next }))
+}
+
+/// A member from a row `id, kind, display, domain, ...`.
+fn member_of_row(row: &rusqlite::Row<'_>) -> StoreResult<Member> {
+    Ok(Member {
+        id: row.get(0).map_err(from_sqlite)?,
+        kind: Some(kind_from_code(row.get(1).map_err(from_sqlite)?)?),
+        display: row.get(2).map_err(from_sqlite)?,
+        domain: row.get(3).map_err(from_sqlite)?,
+    })
 }
 
 /// The first page of a filter in creation order: one scan, of the filter's index where it has

@@ -152,3 +152,56 @@ async fn group_without_display_name_is_refused() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.detail().contains("displayName"), "{}", r.detail());
 }
+
+/// RFC 7643 §4.2, issue 4's big groups: a group of more members than the server reads at a
+/// time (it sends them slice by slice) reads back whole, members in the order they were added,
+/// with its ETag; `excludedAttributes=members` leaves them out; If-None-Match answers 304.
+#[tokio::test]
+async fn a_group_bigger_than_a_slice_reads_back_whole() {
+    let s = start();
+    let n = 2300;
+    let mut ids = Vec::new();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let ops: Vec<_> = chunk
+            .iter()
+            .map(|i| {
+                json!({"method": "POST", "path": "/Users", "bulkId": format!("u{i}"),
+                       "data": {"schemas": [USER_SCHEMA], "userName": format!("member{i:05}")}})
+            })
+            .collect();
+        let r = s
+            .post(
+                "/Bulk",
+                &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        for op in r.body["Operations"].as_array().unwrap() {
+            assert_eq!(op["status"], "201", "{op}");
+            ids.push(op["location"].as_str().unwrap().rsplit('/').next().unwrap().to_owned());
+        }
+    }
+    let members: Vec<_> = ids.iter().map(|id| json!({"value": id})).collect();
+    let created = s
+        .post("/Groups", &json!({"schemas": [GROUP_SCHEMA], "displayName": "everyone", "members": members}))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap();
+
+    let read = s.get(&format!("/Groups/{id}")).await;
+    assert_eq!(read.status, StatusCode::OK, "{}", read.text);
+    assert_eq!(read.body, created.body);
+    let got: Vec<&str> =
+        read.body["members"].as_array().unwrap().iter().map(|m| m["value"].as_str().unwrap()).collect();
+    assert_eq!(got, ids);
+    let etag = read.header("etag").unwrap().to_owned();
+    assert_eq!(Some(etag.as_str()), created.header("etag"));
+
+    let without = s.get(&format!("/Groups/{id}?excludedAttributes=members")).await;
+    assert!(without.body.get("members").is_none(), "{}", without.text);
+    let cached = send(
+        s.raw().get(format!("{}/Groups/{id}", s.base)).bearer_auth(&s.token).header("If-None-Match", etag),
+    )
+    .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+}
