@@ -111,7 +111,7 @@ fn rows(value_eq: Option<String>, cond: Compiled) -> Compiled {
 /// A condition on one row `x`, true exactly where the filter holds for that element. `top`: the
 /// column of a comparison outside a value path (`emails.value co "…"`); `None`: inside
 /// `emails[...]`, where paths are `Element`. `indexed`: comparisons an index may read are
-/// written bare; else none is (behind the value index, the type index must not be chosen).
+/// written bare; else none is (behind the value index, no other index must be chosen).
 fn element(filter: &ClaimFilter, top: Option<&'static str>, indexed: bool) -> Option<Compiled> {
     let mut out = Compiled::default();
     push(filter, top, indexed, &mut out)?;

@@ -26,8 +26,6 @@ CREATE TABLE user_emails (
 
 -- `emails.value eq "…"`: an index lookup.
 CREATE INDEX user_emails_value ON user_emails (value_ci);
--- `emails[type eq "work" and …]`: the rows of one type, in user order, without the others.
-CREATE INDEX user_emails_type ON user_emails (type_ci, seq, value_ci);
 
 INSERT INTO user_emails (seq, pos, type_ci, value_ci)
 SELECT r.seq, e.key,
