@@ -183,6 +183,16 @@ impl UserStore for PgStore {
         read::get_with_memberships(&client, kind, id).await.map_err(settle)
     }
 
+    async fn members_slice(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        limit: usize,
+    ) -> StoreResult<Option<scimd_store::MembersSlice>> {
+        let client = self.client().await?;
+        read::members_slice(&client, id, after, limit).await.map_err(settle)
+    }
+
     async fn holds_members_of_other_domains(&self) -> StoreResult<bool> {
         let client = self.client().await?;
         read::holds_members_of_other_domains(&client).await.map_err(settle)

@@ -129,6 +129,7 @@ macro_rules! store_checks {
             change_members_is_all_or_nothing_and_checks_versions,
             change_members_with_claims_replaces_the_claims,
             concurrent_change_members_all_take_effect,
+            members_slices_are_the_members_in_order_with_the_version,
         );
         $crate::__tests!($fresh, query:
             query_eq_user_name_ignores_case,

@@ -8,8 +8,8 @@
 //! ends without its closing bytes, which a client sees as a failed read and retries) rather
 //! than mix two versions under one ETag.
 //!
-//! A store that cannot slice (it would read every member for each slice) answers `Unsupported`;
-//! the group is then read whole, as before.
+//! A store that cannot slice (a directory, whose group entry holds every member) answers
+//! `Unsupported`; the group is then read whole, as before.
 
 use super::render::{self, Renderer};
 use super::resources::{not_modified, resource_response, store_error};

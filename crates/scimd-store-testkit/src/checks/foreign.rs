@@ -51,7 +51,12 @@ pub async fn members_of_other_domains_are_kept_as_given(store: Arc<dyn UserStore
     let got = store.get(ResourceKind::Group, "g", true).await.unwrap().unwrap();
     assert_eq!(got.members, Some(expected.clone()));
     let page = store.query(&StoreQueryExt::with_members(groups(ClaimFilter::All))).await.unwrap();
-    assert_eq!(page.items[0].members, Some(expected));
+    assert_eq!(page.items[0].members, Some(expected.clone()));
+    // Read in slices of two, in the same order, members of both kinds of storage interleaved.
+    let first = store.members_slice("g", None, 2).await.unwrap().unwrap();
+    let rest = store.members_slice("g", first.next, 2).await.unwrap().unwrap();
+    assert!(rest.next.is_none());
+    assert_eq!([first.members, rest.members].concat(), expected);
     // No member of this domain has those ids.
     assert!(store.get(ResourceKind::User, "ldap-1", false).await.unwrap().is_none());
 }

@@ -376,3 +376,53 @@ pub async fn concurrent_change_members_all_take_effect(store: Arc<dyn UserStore>
         assert_eq!(mine, want.iter().map(String::as_str).collect::<Vec<_>>());
     }
 }
+
+/// The members of a group, read in slices (issue 4: a group of 100,000 members read in bounded
+/// memory): the slices, one after another, are the group's members in order; each carries the
+/// group's version; an absent group, or a user, has none.
+pub async fn members_slices_are_the_members_in_order_with_the_version(store: Arc<dyn UserStore>) {
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let id = format!("u{i}");
+        store.create(new_user(&id, &format!("user{i}"))).await.unwrap();
+        ids.push(id);
+    }
+    store.create(new_group("inner", "Inner", &[])).await.unwrap();
+    let mut order: Vec<&str> = ids.iter().map(String::as_str).collect();
+    order.insert(3, "inner");
+    let created = store.create(new_group("g", "G", &order)).await.unwrap();
+    let whole = store.get(ResourceKind::Group, "g", true).await.unwrap().unwrap().members.unwrap();
+    for limit in [1, 3, 8, 100] {
+        let (mut after, mut read) = (None, Vec::new());
+        loop {
+            let slice = store.members_slice("g", after, limit).await.unwrap().expect("the group exists");
+            assert_eq!(slice.version, created.version);
+            assert!(slice.members.len() <= limit);
+            read.extend(slice.members);
+            match slice.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(read, whole, "slices of {limit}");
+    }
+    let empty = store.members_slice("inner", None, 10).await.unwrap().unwrap();
+    assert!(empty.members.is_empty() && empty.next.is_none());
+    assert!(store.members_slice("nope", None, 10).await.unwrap().is_none());
+    assert!(store.members_slice("u1", None, 10).await.unwrap().is_none(), "a user is no group");
+
+    // A change shows in the version of the next slice.
+    let first = store.members_slice("g", None, 2).await.unwrap().unwrap();
+    let change = MemberChange {
+        group_id: "g".into(),
+        expected_version: None,
+        clear: false,
+        remove: vec!["u5".into()],
+        add: vec![],
+        claims: None,
+        now: NOW,
+    };
+    store.change_members(change).await.unwrap();
+    let next = store.members_slice("g", first.next, 2).await.unwrap().unwrap();
+    assert_ne!(next.version, first.version);
+}
