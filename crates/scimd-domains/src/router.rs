@@ -764,37 +764,35 @@ enum Resume {
 /// Where domain `i` resumes after the merged position `pos`. `name_prefix` is the domain's
 /// prefix when the query sorts by the name it keeps unqualified.
 fn domain_after(pos: &Keyset, i: usize, name_prefix: Option<&str>, descending: bool) -> Resume {
-    let seq = threshold(pos.seq, i);
-    let key = match (name_prefix, &pos.key) {
-        (Some(prefix), Some(SortValue::Text(t))) => {
-            let p = folded_prefix(prefix);
-            match t.strip_prefix(&p) {
-                Some(rest) => Some(SortValue::Text(rest.to_owned())),
-                None => {
-                    // Every name of the domain starts with `p`: they all sort on one side of `t`.
-                    let domain_after_t = p.as_bytes() > t.as_bytes();
-                    return if domain_after_t != descending { Resume::All } else { Resume::Skip };
-                }
-            }
-        }
-        (_, k) => k.clone(),
-    };
-    Resume::At(Keyset { key, seq })
+    domain_bound(pos, i, name_prefix, descending, false)
 }
 
 /// Where domain `i` ends before the merged position `pos` (RFC 9865 `previousCursor`): the
 /// mirror of [`domain_after`].
 fn domain_before(pos: &Keyset, i: usize, name_prefix: Option<&str>, descending: bool) -> Resume {
-    let seq = bound_before(pos.seq, i);
+    domain_bound(pos, i, name_prefix, descending, true)
+}
+
+/// [`domain_after`], or with `backward` [`domain_before`].
+fn domain_bound(
+    pos: &Keyset,
+    i: usize,
+    name_prefix: Option<&str>,
+    descending: bool,
+    backward: bool,
+) -> Resume {
+    let seq = if backward { bound_before(pos.seq, i) } else { threshold(pos.seq, i) };
     let key = match (name_prefix, &pos.key) {
         (Some(prefix), Some(SortValue::Text(t))) => {
             let p = folded_prefix(prefix);
             match t.strip_prefix(&p) {
                 Some(rest) => Some(SortValue::Text(rest.to_owned())),
                 None => {
-                    // Every name of the domain starts with `p`: they all sort on one side of `t`.
+                    // Every name of the domain starts with `p`: they all sort on one side of `t`,
+                    // the side the walk goes to (all of them) or the other (none).
                     let domain_after_t = p.as_bytes() > t.as_bytes();
-                    return if domain_after_t != descending { Resume::Skip } else { Resume::All };
+                    let ahead = (domain_after_t != descending) != backward;
+                    return if ahead { Resume::All } else { Resume::Skip };
                 }
             }
         }

@@ -38,16 +38,7 @@ fn group(name: &str) -> Claims {
 }
 
 fn query(kind: ResourceKind, filter: ClaimFilter) -> StoreQuery {
-    StoreQuery {
-        kind,
-        filter,
-        offset: 0,
-        limit: 100,
-        with_members: false,
-        sort: None,
-        after: None,
-        before: None,
-    }
+    StoreQuery { kind, ..scimd_store_testkit::fixtures::users(filter) }
 }
 
 fn eq(claim: &str, v: &str) -> ClaimFilter {

@@ -13,6 +13,7 @@ use scimd_store::{
     ClaimFilter, Claims, Member, NewResource, Replacement, ResourceKind, StoreError, StoreQuery, UserStore,
 };
 use scimd_store_sql::{SqliteOptions, SqliteStore};
+use scimd_store_testkit::fixtures::users;
 use serde_json::{Value, json};
 use tempfile::TempDir;
 use time::OffsetDateTime;
@@ -54,19 +55,6 @@ fn new_group(id: &str, name: &str, members: &[&str]) -> NewResource {
         claims: claims(&[(GROUP_DISPLAY_NAME, json!(name))]),
         members: members.iter().map(|m| member(m)).collect(),
         now: NOW,
-    }
-}
-
-fn users(filter: ClaimFilter) -> StoreQuery {
-    StoreQuery {
-        kind: ResourceKind::User,
-        filter,
-        offset: 0,
-        limit: 100,
-        with_members: false,
-        sort: None,
-        after: None,
-        before: None,
     }
 }
 

@@ -29,16 +29,7 @@ fn claim(c: &str) -> ClaimPath {
 }
 
 fn query(kind: ResourceKind, filter: ClaimFilter) -> StoreQuery {
-    StoreQuery {
-        kind,
-        filter,
-        offset: 0,
-        limit: 100,
-        with_members: false,
-        sort: None,
-        after: None,
-        before: None,
-    }
+    StoreQuery { kind, ..scimd_store_testkit::fixtures::users(filter) }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

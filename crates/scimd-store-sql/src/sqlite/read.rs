@@ -708,13 +708,11 @@ mod tests {
         ] {
             let q = StoreQuery {
                 kind: ResourceKind::User,
-                filter: ClaimFilter::Compare {
-                    path: ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
-                    op: CompareOp::Sw,
-                    value: CompValue::Str(prefix.into()),
-                    attr_type: AttrType::String,
-                    case_exact: false,
-                },
+                filter: text_cmp(
+                    ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
+                    CompareOp::Sw,
+                    prefix,
+                ),
                 offset: 0,
                 limit: 5,
                 with_members: false,
@@ -823,16 +821,32 @@ mod tests {
     #[test]
     fn family_name_equality_and_prefix_use_an_index() {
         for op in [CompareOp::Eq, CompareOp::Sw] {
-            let f = ClaimFilter::Compare {
-                path: ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
-                op,
-                value: CompValue::Str("Lov".into()),
-                attr_type: AttrType::String,
-                case_exact: false,
-            };
-            let p = plan(&f);
+            let family = ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None };
+            let p = plan(&text_cmp(family, op, "Lov"));
             assert!(p.contains("INDEX resources_family_name_ci (kind=? AND family_name_ci"), "{op:?}: {p}");
             assert!(!p.contains("SCAN"), "{op:?}: neither the count nor the page scans: {p}");
+        }
+    }
+
+    /// A comparison of a string attribute, without regard to case.
+    fn text_cmp(path: ClaimPath, op: CompareOp, value: &str) -> ClaimFilter {
+        ClaimFilter::Compare {
+            path,
+            op,
+            value: CompValue::Str(value.into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        }
+    }
+
+    /// `emails[type eq "work" and value <op> "<value>"]`.
+    fn work_email(op: CompareOp, value: &str) -> ClaimFilter {
+        ClaimFilter::ElementMatch {
+            of: scimd_claims::Collection::Claim(scimd_claims::claims::EMAILS.into()),
+            filter: Box::new(ClaimFilter::And(vec![
+                text_cmp(ClaimPath::Element { sub: "type".into() }, CompareOp::Eq, "work"),
+                text_cmp(ClaimPath::Element { sub: "value".into() }, op, value),
+            ])),
         }
     }
 
@@ -841,54 +855,19 @@ mod tests {
     #[test]
     fn emails_value_equality_uses_an_index() {
         let emails = scimd_claims::claims::EMAILS;
-        let value_eq = |path: ClaimPath| ClaimFilter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value: CompValue::Str("Kim@Example.com".into()),
-            attr_type: AttrType::String,
-            case_exact: false,
-        };
-        let alone = value_eq(ClaimPath::Claim { claim: emails.into(), sub: Some("value".into()) });
-        let in_path = ClaimFilter::ElementMatch {
-            of: scimd_claims::Collection::Claim(emails.into()),
-            filter: Box::new(ClaimFilter::And(vec![
-                ClaimFilter::Compare {
-                    path: ClaimPath::Element { sub: "type".into() },
-                    op: CompareOp::Eq,
-                    value: CompValue::Str("work".into()),
-                    attr_type: AttrType::String,
-                    case_exact: false,
-                },
-                value_eq(ClaimPath::Element { sub: "value".into() }),
-            ])),
-        };
-        for f in [alone, in_path] {
+        let alone = text_cmp(
+            ClaimPath::Claim { claim: emails.into(), sub: Some("value".into()) },
+            CompareOp::Eq,
+            "Kim@Example.com",
+        );
+        for f in [alone, work_email(CompareOp::Eq, "Kim@Example.com")] {
             let p = plan(&f);
             assert!(p.contains("INDEX user_emails_value (value_ci=?)"), "{p}");
             assert!(!p.contains("SCAN"), "neither the count nor the page scans: {p}");
         }
         // scimbench's filter-email, `emails[type eq "work" and value co "@example"]`: counted
         // from the emails table alone (one scan of its narrow rows), never from the users' JSON.
-        let work_co = ClaimFilter::ElementMatch {
-            of: scimd_claims::Collection::Claim(emails.into()),
-            filter: Box::new(ClaimFilter::And(vec![
-                ClaimFilter::Compare {
-                    path: ClaimPath::Element { sub: "type".into() },
-                    op: CompareOp::Eq,
-                    value: CompValue::Str("work".into()),
-                    attr_type: AttrType::String,
-                    case_exact: false,
-                },
-                ClaimFilter::Compare {
-                    path: ClaimPath::Element { sub: "value".into() },
-                    op: CompareOp::Co,
-                    value: CompValue::Str("@example".into()),
-                    attr_type: AttrType::String,
-                    case_exact: false,
-                },
-            ])),
-        };
-        let p = plan(&work_co);
+        let p = plan(&work_email(CompareOp::Co, "@example"));
         let count = p.lines().next().unwrap_or_default();
         assert!(count.contains("SCAN x"), "{p}");
         assert!(!p.contains("SCAN r") && !p.contains("json_each"), "{p}");
