@@ -258,13 +258,22 @@ async fn the_search_migration_derives_what_it_adds_from_existing_users() {
     kim.claims.insert(FAMILY_NAME, json!("Öberg"));
     store.create(kim).await.unwrap();
     store.create(new_user("u2", "lee")).await.unwrap();
+    let mut group = new_group("g", "mixed", &["u2"]);
+    group.members.push(Member {
+        domain: Some("LDAP".into()),
+        kind: Some(ResourceKind::User),
+        ..member("LDAP-Kim")
+    });
+    store.create(group).await.unwrap();
     drop(store);
     {
         // Back to version 2, as a store written before version 3 existed.
         let conn = rusqlite::Connection::open(dir.path().join("db").join("scimd.db")).unwrap();
         conn.execute_batch(
             "DROP TABLE user_emails; DROP INDEX resources_family_name_ci; \
-             ALTER TABLE resources DROP COLUMN family_name_ci; PRAGMA user_version = 2;",
+             ALTER TABLE resources DROP COLUMN family_name_ci; \
+             DROP INDEX external_members_member_id_ci; ALTER TABLE external_members DROP COLUMN member_id_ci; \
+             PRAGMA user_version = 2;",
         )
         .unwrap();
     }
@@ -281,4 +290,27 @@ async fn the_search_migration_derives_what_it_adds_from_existing_users() {
     assert_eq!(store.query(&users(family(CompareOp::Sw, "öB"))).await.unwrap().total, 1);
     assert_eq!(store.query(&users(family(CompareOp::Eq, "ÖBERG"))).await.unwrap().total, 1);
     assert_eq!(store.query(&users(family(CompareOp::Ne, "öberg"))).await.unwrap().total, 1, "lee has none");
+    // Members of other domains by their folded id, members of this store by theirs.
+    for id in ["ldap-kim", "LDAP-KIM", "U2"] {
+        let f = ClaimFilter::Compare {
+            path: ClaimPath::Member(scimd_claims::MemberField::Value),
+            op: CompareOp::Eq,
+            value: CompValue::Str(id.into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        };
+        let q = StoreQuery { kind: ResourceKind::Group, ..users(f) };
+        assert_eq!(store.query(&q).await.unwrap().total, 1, "members.value eq {id}");
+    }
+}
+
+/// Ids are kept folded (they compare without regard to case, RFC 7643 §4.2 `members.value`): an
+/// id with upper-case letters is refused, never stored where a lookup by its folded form would
+/// miss it.
+#[tokio::test]
+async fn an_id_with_upper_case_letters_is_refused() {
+    let (_dir, store) = fresh().await;
+    let err = store.create(new_user("Kim-1", "kim")).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Unsupported(m) if m.contains("Kim-1")), "{err:?}");
+    assert!(store.get(ResourceKind::User, "Kim-1", false).await.unwrap().is_none());
 }

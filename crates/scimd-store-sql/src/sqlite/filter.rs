@@ -114,11 +114,12 @@ fn column(c: Column) -> &'static str {
 }
 
 fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
-    // Filters on users' emails and family name: from the tables and columns that hold them
-    // folded, where those answer them.
+    // Filters on users' emails and family name, and on a group's member ids: from the tables
+    // and columns that hold them folded, where those answer them.
     if scope == Scope::Top
-        && let Some(c) =
-            super::emails::compile(kind, filter).or_else(|| super::folded::compile_family_name(kind, filter))
+        && let Some(c) = super::emails::compile(kind, filter)
+            .or_else(|| super::folded::compile_family_name(kind, filter))
+            .or_else(|| super::folded::compile_member_value(kind, filter))
     {
         out.append(c);
         return Ok(());

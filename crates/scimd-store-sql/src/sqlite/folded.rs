@@ -3,11 +3,13 @@
 //! the value folded once when written, a comparison is plain SQL on the column, and an equality
 //! or a prefix (`sw`) is an index lookup or range.
 //!
-//! `name.familyName` (users) is answered here from `resources.family_name_ci`.
+//! `name.familyName` (users) is answered here from `resources.family_name_ci`, and `members.value
+//! eq` (groups) from the ids of members: `resources.id` (kept folded) and
+//! `external_members.member_id_ci`.
 
 use rusqlite::types::Value as SqlValue;
 use scimd_claims::claims::FAMILY_NAME;
-use scimd_claims::filter::ClaimPath;
+use scimd_claims::filter::{ClaimPath, Collection, MemberField};
 use scimd_core::filter::{CompValue, CompareOp};
 use scimd_core::schema::AttrType;
 use scimd_store::{ClaimFilter, ResourceKind};
@@ -47,6 +49,39 @@ pub(crate) fn compile_family_name(kind: ResourceKind, filter: &ClaimFilter) -> O
         }
         _ => compare(column, *op, value, false, &mut out)?,
     }
+    Some(out)
+}
+
+/// `members.value eq "x"`, alone or as `members[value eq "x"]`, at the top of a filter of groups:
+/// the groups that the member's id names, through the unique index on `resources.id` (ids are
+/// kept folded, so the folded value finds an id without regard to case) and the index on the
+/// ids of members of other domains; never a read of every group's members.
+pub(crate) fn compile_member_value(kind: ResourceKind, filter: &ClaimFilter) -> Option<Compiled> {
+    let compare = match filter {
+        ClaimFilter::ElementMatch { of: Collection::Members, filter } => filter.as_ref(),
+        other => other,
+    };
+    let ClaimFilter::Compare {
+        path: ClaimPath::Member(MemberField::Value),
+        op: CompareOp::Eq,
+        value: CompValue::Str(value),
+        case_exact,
+        ..
+    } = compare
+    else {
+        return None;
+    };
+    if kind != ResourceKind::Group {
+        return None;
+    }
+    let (other_domains, value) =
+        if *case_exact { ("e.member_id", value.clone()) } else { ("e.member_id_ci", fold_case(value)) };
+    let mut out = Compiled::default();
+    out.sql.push_str(&format!(
+        "r.seq IN (SELECT m.group_seq FROM resources AS x JOIN members AS m ON m.member_seq = x.seq \
+         WHERE x.id = ? UNION ALL SELECT e.group_seq FROM external_members AS e WHERE {other_domains} = ?)"
+    ));
+    out.params.extend([SqlValue::Text(value.clone()), SqlValue::Text(value)]);
     Some(out)
 }
 

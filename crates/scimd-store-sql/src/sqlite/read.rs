@@ -828,6 +828,24 @@ mod tests {
         }
     }
 
+    /// `members.value eq` (RFC 7643 §4.2, caseExact false), alone or as `members[value eq …]`:
+    /// the groups the member's id names, through indexes; never a read of each group's members.
+    #[test]
+    fn member_value_equality_uses_an_index() {
+        let value_eq = || text_cmp(ClaimPath::Member(scimd_claims::MemberField::Value), CompareOp::Eq, "U-1");
+        let in_path =
+            ClaimFilter::ElementMatch { of: scimd_claims::Collection::Members, filter: Box::new(value_eq()) };
+        for f in [value_eq(), in_path] {
+            let c = compile(ResourceKind::Group, &f).unwrap();
+            let page = Compiled { sql: first_page_sql(2, &c.sql, "", 100, false), params: c.params.clone() };
+            let count = count_statement(ResourceKind::Group, &f, &c);
+            let p = format!("{}\n{}", plan_of(&count), plan_of(&page));
+            assert!(p.contains("sqlite_autoindex_resources_1 (id=?)"), "{p}");
+            assert!(p.contains("external_members_member_id_ci (member_id_ci=?)"), "{p}");
+            assert!(!p.contains("SCAN") && !p.contains("group_pos"), "{p}");
+        }
+    }
+
     /// A comparison of a string attribute, without regard to case.
     fn text_cmp(path: ClaimPath, op: CompareOp, value: &str) -> ClaimFilter {
         ClaimFilter::Compare {

@@ -12,13 +12,22 @@ use time::OffsetDateTime;
 use super::error::from_sqlite;
 use super::read::load_members;
 use super::resource::{
-    Derived, claims_to_json, format_time, kind_code, kind_from_code, to_db_int, to_utc, version_from_db,
+    Derived, claims_to_json, fold_case, format_time, kind_code, kind_from_code, to_db_int, to_utc,
+    version_from_db,
 };
 
 /// Creates a resource; returns it with its `seq` (its place in creation order).
 pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i64, StoredResource)> {
     if new.kind == ResourceKind::User && !new.members.is_empty() {
         return Err(StoreError::Unsupported("a user has no members".to_owned()));
+    }
+    // Ids compare without regard to case (`members.value`, RFC 7643 §4.2): kept folded, an id
+    // is found by the unique index on its folded form. The server generates them lower-case.
+    if new.id != fold_case(&new.id) {
+        return Err(StoreError::Unsupported(format!(
+            "the resource id \"{}\" has upper-case letters; this store keeps ids lower-case",
+            new.id
+        )));
     }
     let now = to_utc(new.now)?;
     let now_text = format_time(now)?;
@@ -191,8 +200,8 @@ fn insert_member(conn: &Connection, group_seq: i64, m: &Resolved, pos: i64) -> S
             .map_err(from_sqlite)?,
         (None, domain) => conn
             .prepare_cached(
-                "INSERT INTO external_members (group_seq, member_id, kind, domain, pos, display) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (group_seq, member_id) DO NOTHING",
+                "INSERT INTO external_members (group_seq, member_id, kind, domain, pos, display, member_id_ci) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (group_seq, member_id) DO NOTHING",
             )
             .map_err(from_sqlite)?
             .execute(params![
@@ -201,7 +210,8 @@ fn insert_member(conn: &Connection, group_seq: i64, m: &Resolved, pos: i64) -> S
                 kind_code(m.member.kind.unwrap_or(ResourceKind::User)),
                 domain.as_deref().unwrap_or(""),
                 pos,
-                m.member.display
+                m.member.display,
+                fold_case(&m.member.id),
             ])
             .map_err(from_sqlite)?,
     };

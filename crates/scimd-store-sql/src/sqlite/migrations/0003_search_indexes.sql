@@ -33,3 +33,10 @@ SELECT r.seq, e.key,
        CASE json_type(e.value, '$.value') WHEN 'text' THEN scimd_lower(json_extract(e.value, '$.value')) END
 FROM resources AS r, json_each(r.claims, '$."urn:scimd:claims:emails"') AS e
 WHERE r.kind = 1 AND json_type(r.claims, '$."urn:scimd:claims:emails"') = 'array' AND e.type = 'object';
+
+-- Members of other domains by their folded id (`members.value eq "…"`, caseExact false in RFC
+-- 7643 §4.2: an index lookup). Members of this store are found by `resources.id`, which the
+-- store keeps folded (ids are generated lower-case).
+ALTER TABLE external_members ADD COLUMN member_id_ci TEXT;
+UPDATE external_members SET member_id_ci = scimd_lower(member_id);
+CREATE INDEX external_members_member_id_ci ON external_members (member_id_ci);
