@@ -13,6 +13,7 @@
 use crate::claims::{ClaimJson, Claims};
 use scimd_core::name::eq_ci;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Where each claim of a resource of one kind is written, in order.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +21,32 @@ pub(crate) struct Layout {
     nodes: Vec<Node>,
     /// How many top-level attributes there are (each has a `slot` below this).
     slots: usize,
-    /// Each claim written, to its leaf number (the first attribute that reads it back).
-    leaves: HashMap<String, usize>,
+    /// Each claim written, to its leaf number (the first attribute that reads it back). Looked
+    /// up for every claim of every resource written: hashed with FNV-1a, which costs a fraction
+    /// of SipHash on short keys (the keys are the mapping's claim names, not input).
+    leaves: HashMap<String, usize, BuildHasherDefault<Fnv>>,
+}
+
+/// FNV-1a, 64 bits.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
