@@ -84,21 +84,24 @@ impl SqliteStore {
         // no count(*).
         if query.filter == scimd_store::ClaimFilter::All && query.sort.is_none() {
             query.check_keyset()?;
-            let (total, first, limit) = match (&query.after, &query.before) {
+            // `end`: a backward page stops before its position, even if resources between its
+            // first and the position were deleted since the order was read.
+            let (total, first, limit, end) = match (&query.after, &query.before) {
                 (Some(after), _) => {
                     let (total, first) = self.order.after(query.kind, after.seq)?;
-                    (total, first, query.limit)
+                    (total, first, query.limit, None)
                 }
                 (None, Some(before)) => {
                     let end = match before {
                         scimd_store::Before::Position(p) => Some(p.seq),
                         scimd_store::Before::End => None,
                     };
-                    self.order.before(query.kind, end, query.limit)?
+                    let (total, first, limit) = self.order.before(query.kind, end, query.limit)?;
+                    (total, first, limit, end)
                 }
                 (None, None) => {
                     let (total, first) = self.order.window(query.kind, query.offset)?;
-                    (total, first, query.limit)
+                    (total, first, query.limit, None)
                 }
             };
             let (kind, with_members) = (query.kind, query.with_members);
@@ -106,7 +109,14 @@ impl SqliteStore {
                 Some(first) if limit > 0 => {
                     self.readers
                         .run_inline(|conn| {
-                            read::page_from(conn, kind, first, limit, with_members, with_memberships)
+                            read::page_from(
+                                conn,
+                                kind,
+                                first..end.unwrap_or(i64::MAX),
+                                limit,
+                                with_members,
+                                with_memberships,
+                            )
                         })
                         .await?
                 }

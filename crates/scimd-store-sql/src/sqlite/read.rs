@@ -418,7 +418,8 @@ fn sort_value(v: rusqlite::types::ValueRef<'_>) -> SortValue {
 fn page_from_sql(kind: ResourceKind, limit: u64, with_memberships: bool) -> String {
     let extra = if with_memberships { in_groups("resources") } else { String::new() };
     format!(
-        "SELECT {COLUMNS}{extra} FROM resources WHERE kind = {} AND seq >= ?1 ORDER BY kind, seq LIMIT {}",
+        "SELECT {COLUMNS}{extra} FROM resources WHERE kind = {} AND seq >= ?1 AND seq < ?2 \
+         ORDER BY kind, seq LIMIT {}",
         kind_code(kind),
         to_db_int(limit)
     )
@@ -427,13 +428,13 @@ fn page_from_sql(kind: ResourceKind, limit: u64, with_memberships: bool) -> Stri
 /// A page's resources, their positions, and (when asked for) the groups of each.
 pub(crate) type PageRows = (Vec<StoredResource>, Vec<Keyset>, Vec<Vec<Membership>>);
 
-/// Up to `limit` resources of a kind from `first_seq` on, in creation order: a page of an
+/// Up to `limit` resources of a kind whose seq is in `range`, in creation order: a page of an
 /// unfiltered list whose start [`super::order::Order`] knows. A range scan of the `(kind, seq)`
 /// index, whatever the offset.
 pub(crate) fn page_from(
     conn: &mut Connection,
     kind: ResourceKind,
-    first_seq: i64,
+    range: std::ops::Range<i64>,
     limit: u64,
     with_members: bool,
     with_memberships: bool,
@@ -445,7 +446,7 @@ pub(crate) fn page_from(
     {
         let mut stmt =
             tx.prepare_cached(&page_from_sql(kind, limit, with_memberships)).map_err(from_sqlite)?;
-        let mut rows = stmt.query(params![first_seq]).map_err(from_sqlite)?;
+        let mut rows = stmt.query(params![range.start, range.end]).map_err(from_sqlite)?;
         while let Some(row) = rows.next().map_err(from_sqlite)? {
             let (seq, resource) = from_row(row)?;
             if with_memberships {
@@ -677,6 +678,40 @@ mod tests {
     use scimd_core::schema::AttrType;
     use scimd_store::ClaimFilter;
 
+    /// A backward page in creation order stops before its position, even when resources the
+    /// in-memory order counted were deleted meanwhile (it never runs into the page after it).
+    #[test]
+    fn a_page_in_creation_order_stays_within_its_range() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = super::super::connect(&dir.path().join("r.db"), &Default::default()).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        let mut seqs = Vec::new();
+        for i in 0..5 {
+            let claims = [(USER_NAME.to_owned(), serde_json::json!(format!("u{i}")))].into_iter().collect();
+            let new = scimd_store::NewResource {
+                id: format!("id{i}"),
+                kind: ResourceKind::User,
+                claims,
+                members: vec![],
+                now: time::OffsetDateTime::UNIX_EPOCH,
+            };
+            seqs.push(super::super::write::create(&mut conn, new).unwrap().0);
+        }
+        // The two before the fourth, one of which was deleted after the order was read.
+        super::super::write::delete(
+            &mut conn,
+            ResourceKind::User,
+            "id2",
+            None,
+            time::OffsetDateTime::UNIX_EPOCH,
+        )
+        .unwrap();
+        let (items, _, _) =
+            page_from(&mut conn, ResourceKind::User, seqs[1]..seqs[3], 2, false, false).unwrap();
+        let ids: Vec<&str> = items.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["id1"]);
+    }
+
     /// `name.familyName sw` pages: the first page in creation order and the exact total,
     /// whether the prefix matches most users (read in creation order) or a few (read from the
     /// family name index and sorted).
@@ -741,7 +776,7 @@ mod tests {
             case_exact: false,
         };
         for i in 0..5 {
-            page_from(&mut conn, ResourceKind::User, i, 100, false, true).unwrap();
+            page_from(&mut conn, ResourceKind::User, i..i64::MAX, 100, false, true).unwrap();
             let q = StoreQuery {
                 kind: ResourceKind::User,
                 filter: eq(&format!("user{i}")),
