@@ -652,11 +652,13 @@ impl UserStore for Router {
             return d.primary.members_slice(id, after, limit).await;
         }
         let Some((i, _)) = self.find(&d, ResourceKind::Group, id, false).await? else { return Ok(None) };
-        // Members are stored as the server gave them (`outbound` changes names, not members);
-        // a store that cannot slice says so as it is, so that the caller reads the group whole.
+        // The group as SCIM sees it (`outbound`: its name qualified); members are stored as the
+        // server gave them. A store that cannot slice says so as it is, so that the caller reads
+        // the group whole.
         match d.store(i).members_slice(id, after, limit).await {
             Err(e @ StoreError::Unsupported(_)) => Err(e),
-            other => other.map_err(|e| d.wrap(i, e)),
+            Err(e) => Err(d.wrap(i, e)),
+            Ok(slice) => Ok(slice.map(|s| scimd_store::MembersSlice { group: d.outbound(i, s.group), ..s })),
         }
     }
 

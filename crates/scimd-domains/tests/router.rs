@@ -3,7 +3,7 @@
 //! read-only domains. (RFC 7644 §3.4.2 for the query semantics; DESIGN.md for domains.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use scimd_claims::claims::USER_NAME;
+use scimd_claims::claims::{GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_claims::filter::{ClaimFilter, ClaimPath, SortKey};
 use scimd_core::ResourceKind;
 use scimd_core::filter::{CompValue, CompareOp};
@@ -264,4 +264,27 @@ async fn deleting_through_the_router_finds_the_domain() {
     assert!(f.second.get(ResourceKind::User, "b", false).await.unwrap().is_none());
     let err = f.router.delete(ResourceKind::User, "b", None).await.unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
+}
+
+/// A group read in slices through the router (GET of a big group) comes from its domain as SCIM
+/// sees it: its displayName qualified, as any read of it gives.
+#[tokio::test]
+async fn members_slices_come_from_the_groups_domain_with_its_name_as_written() {
+    let f = fixture(false).await;
+    f.router.create(user("u", "SECOND/kim")).await.unwrap();
+    let claims: Claims = [(GROUP_DISPLAY_NAME.to_owned(), json!("SECOND/team"))].into_iter().collect();
+    let members = vec![scimd_store::Member::new("u", None, None)];
+    let group = NewResource {
+        id: "g".into(),
+        kind: ResourceKind::Group,
+        claims,
+        members,
+        now: OffsetDateTime::now_utc(),
+    };
+    f.router.create(group).await.unwrap();
+    let slice = f.router.members_slice("g", None, 10).await.unwrap().unwrap();
+    assert_eq!(slice.group.claims.get_str(GROUP_DISPLAY_NAME), Some("SECOND/team"));
+    assert_eq!(slice.members.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(), ["u"]);
+    assert!(f.primary.members_slice("g", None, 10).await.unwrap().is_none(), "it lives in SECOND");
+    assert!(f.router.members_slice("nope", None, 10).await.unwrap().is_none());
 }

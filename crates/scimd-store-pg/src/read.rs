@@ -12,7 +12,7 @@ use crate::error::{OpResult, corrupt, from_pg};
 use crate::filter::{KeyType, compile, compile_sort_key};
 use crate::resource::{
     COLUMN_COUNT, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, columns, from_row,
-    kind_code, kind_from_code, members_from_row, version_from_db,
+    kind_code, kind_from_code, members_from_row,
 };
 use crate::sql::{Param, Sql};
 
@@ -44,7 +44,7 @@ pub(crate) async fn get(
 }
 
 /// At most `limit` members of the group `id` after the position `after`, in the group's order,
-/// and the group's version, in one statement (one snapshot): the `(group_seq, pos)` index read
+/// and the group itself, in one statement (one snapshot): the `(group_seq, pos)` index read
 /// from the position on.
 pub(crate) async fn members_slice(
     client: &Object,
@@ -52,38 +52,32 @@ pub(crate) async fn members_slice(
     after: Option<i64>,
     limit: usize,
 ) -> OpResult<Option<MembersSlice>> {
-    let stmt = client
-        .prepare_cached(
-            "SELECT x.version, m.member_id, m.kind, m.display, m.domain, m.pos FROM resources AS x \
-             LEFT JOIN LATERAL (SELECT member_id, kind, display, domain, pos FROM members \
-               WHERE group_seq = x.seq AND pos > $2 ORDER BY pos LIMIT $3) AS m ON true \
-             WHERE x.id = $1 AND x.kind = 2 ORDER BY m.pos",
-        )
-        .await
-        .map_err(from_pg)?;
+    let sql = format!(
+        "SELECT {}, m.member_id, m.kind, m.display, m.domain, m.pos FROM resources AS x \
+         LEFT JOIN LATERAL (SELECT member_id, kind, display, domain, pos FROM members \
+           WHERE group_seq = x.seq AND pos > $2 ORDER BY pos LIMIT $3) AS m ON true \
+         WHERE x.id = $1 AND x.kind = 2 ORDER BY m.pos",
+        columns("x")
+    );
+    let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
     // One more than asked: whether members follow.
     let take = i64::try_from(limit).unwrap_or(i64::MAX - 1).saturating_add(1);
     let rows = client.query(&stmt, &[&id, &after.unwrap_or(-1), &take]).await.map_err(from_pg)?;
     let Some(first) = rows.first() else { return Ok(None) };
-    let version = version_from_db(first.try_get(0).map_err(from_pg)?)?;
+    let (_, group) = from_row(first, 0)?;
+    let at = COLUMN_COUNT;
     let (mut members, mut positions) = (Vec::new(), Vec::new());
     for row in &rows {
-        let Some(member_id) = row.try_get::<_, Option<String>>(1).map_err(from_pg)? else { continue };
+        let Some(member_id) = row.try_get::<_, Option<String>>(at).map_err(from_pg)? else { continue };
         members.push(Member {
             id: member_id,
-            kind: Some(kind_from_code(row.try_get(2).map_err(from_pg)?)?),
-            display: row.try_get(3).map_err(from_pg)?,
-            domain: row.try_get(4).map_err(from_pg)?,
+            kind: Some(kind_from_code(row.try_get(at + 1).map_err(from_pg)?)?),
+            display: row.try_get(at + 2).map_err(from_pg)?,
+            domain: row.try_get(at + 3).map_err(from_pg)?,
         });
-        positions.push(row.try_get::<_, i64>(5).map_err(from_pg)?);
+        positions.push(row.try_get::<_, i64>(at + 4).map_err(from_pg)?);
     }
-    let next = if members.len() > limit {
-        members.truncate(limit);
-        positions.get(limit.wrapping_sub(1)).copied()
-    } else {
-        None
-    };
-    Ok(Some(MembersSlice { version, members, next }))
+    Ok(Some(MembersSlice::of(group, members, &positions, limit)))
 }
 
 /// The statement of a query: the total and one page, with the page's sort keys.

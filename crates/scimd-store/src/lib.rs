@@ -226,11 +226,30 @@ pub use scimd_claims::SortKey;
 /// A slice of a group's members, in the group's order (see [`UserStore::members_slice`]).
 #[derive(Debug, Clone)]
 pub struct MembersSlice {
-    /// The group's version when the slice was read.
-    pub version: u64,
+    /// The group (its members `None`) as it was when the slice was read.
+    pub group: StoredResource,
     pub members: Vec<Member>,
     /// Where the next slice starts (`after`), if members follow.
     pub next: Option<i64>,
+}
+
+impl MembersSlice {
+    /// The slice of `limit` members from what a store read: up to one member more than `limit`
+    /// (which tells that members follow), with the position of each.
+    pub fn of(
+        group: StoredResource,
+        mut members: Vec<Member>,
+        positions: &[i64],
+        limit: usize,
+    ) -> MembersSlice {
+        let next = if members.len() > limit {
+            members.truncate(limit);
+            limit.checked_sub(1).and_then(|last| positions.get(last)).copied()
+        } else {
+            None
+        };
+        MembersSlice { group, members, next }
+    }
 }
 
 /// One page of a query, in the query's order (creation order unless sorted).
@@ -371,7 +390,7 @@ pub trait UserStore: Send + Sync + 'static {
     }
 
     /// At most `limit` members of the group `id`, after the position `after` (`None`: from the
-    /// first), in the group's order, with the group's version: a big group read in pieces, each
+    /// first), in the group's order, with the group as it was then (its version says which): a big group read in pieces, each
     /// in a short read of its own (GET of a group of 100,000 members in bounded memory). A reader
     /// that sees the version change between pieces knows they no longer make one group. `None`
     /// if there is no such group. Stores that cannot read a slice without reading every member

@@ -26,9 +26,6 @@ use scimd_store::{MembersSlice, StoreError};
 /// Members read and written at a time.
 pub const SLICE: usize = 1000;
 
-/// How often the first slice and the group are read again when a write came between them.
-const ATTEMPTS: usize = 3;
-
 /// The response to `GET /Groups/{id}` under `projection` (which shows members and is written
 /// straight from the claims), or `None` where the store cannot slice members.
 pub(super) async fn get(
@@ -42,27 +39,14 @@ pub(super) async fn get(
         return Ok(None);
     }
     let kind = ResourceKind::Group;
-    let not_found = || ScimError::not_found(format!("no Group with id \"{id}\""));
-    let mut attempt = 0;
-    let (mut stored, first) = loop {
-        let first = match state.store.members_slice(id, None, SLICE).await {
-            Err(StoreError::Unsupported(_)) => return Ok(None),
-            other => other.map_err(|e| store_error(kind, Some(id), e))?.ok_or_else(not_found)?,
-        };
-        let stored = state
-            .store
-            .get(kind, id, false)
-            .await
+    // The first slice comes with the group, read in the same snapshot.
+    let first = match state.store.members_slice(id, None, SLICE).await {
+        Err(StoreError::Unsupported(_)) => return Ok(None),
+        other => other
             .map_err(|e| store_error(kind, Some(id), e))?
-            .ok_or_else(not_found)?;
-        attempt += 1;
-        if stored.version == first.version || attempt == ATTEMPTS {
-            break (stored, first);
-        }
+            .ok_or_else(|| ScimError::not_found(format!("no Group with id \"{id}\"")))?,
     };
-    if stored.version != first.version {
-        return Err(ScimError::status(503, "the group changed while it was read; retry the request").into());
-    }
+    let mut stored = first.group;
     if let Some(resp) = not_modified(headers, stored.version) {
         return Ok(Some(resp));
     }
@@ -122,7 +106,7 @@ impl Slices {
         let slice: Result<Option<MembersSlice>, StoreError> =
             self.state.store.members_slice(&self.id, Some(after), SLICE).await;
         let slice = match slice {
-            Ok(Some(s)) if s.version == self.version => s,
+            Ok(Some(s)) if s.group.version == self.version => s,
             Ok(Some(_)) => {
                 return Some((Err(cut_off(&self.id, "it changed while it was sent")), self.ended()));
             }

@@ -13,7 +13,7 @@ use scimd_store::{
 
 use super::error::from_sqlite;
 use super::filter::{Compiled, compile, compile_sort_key, json_path};
-use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int, version_from_db};
+use super::resource::{COLUMNS, from_row, kind_code, kind_from_code, to_db_int};
 
 pub(crate) fn get(
     conn: &mut Connection,
@@ -78,7 +78,7 @@ pub(crate) fn load_members(conn: &Connection, group_seq: i64) -> StoreResult<Vec
 }
 
 /// At most `limit` members of the group `id` after the position `after`, in the group's order
-/// (`pos`), read through the `(group_seq, pos)` indexes, and the group's version; one short read.
+/// (`pos`), read through the `(group_seq, pos)` indexes, and the group itself; one short read.
 pub(crate) fn members_slice(
     conn: &mut Connection,
     id: &str,
@@ -87,12 +87,13 @@ pub(crate) fn members_slice(
 ) -> StoreResult<Option<MembersSlice>> {
     let tx = ReadTx::begin(conn)?;
     let group = tx
-        .prepare_cached("SELECT seq, version FROM resources WHERE id = ?1 AND kind = 2")
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM resources WHERE id = ?1 AND kind = 2"))
         .map_err(from_sqlite)?
-        .query_row([id], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)))
+        .query_row([id], |row| Ok(from_row(row)))
         .optional()
-        .map_err(from_sqlite)?;
-    let Some((seq, version)) = group else {
+        .map_err(from_sqlite)?
+        .transpose()?;
+    let Some((seq, group)) = group else {
         tx.end()?;
         return Ok(None);
     };
@@ -117,13 +118,7 @@ pub(crate) fn members_slice(
     drop(rows);
     drop(stmt);
     tx.end()?;
-    let next = if members.len() > limit {
-        members.truncate(limit);
-        positions.get(limit.wrapping_sub(1)).copied()
-    } else {
-        None
-    };
-    Ok(Some(MembersSlice { version: version_from_db(version)?, members, next }))
+    Ok(Some(MembersSlice::of(group, members, &positions, limit)))
 }
 
 /// A member from a row `id, kind, display, domain, ...`.
@@ -677,26 +672,39 @@ mod tests {
     use scimd_core::filter::{CompValue, CompareOp};
     use scimd_core::schema::AttrType;
     use scimd_store::ClaimFilter;
+    use scimd_store_testkit::fixtures::users;
+
+    /// A migrated store file in `dir`, opened as the store opens its connections.
+    fn store_conn(dir: &tempfile::TempDir) -> Connection {
+        let mut conn = super::super::connect(&dir.path().join("t.db"), &Default::default()).unwrap();
+        super::super::schema::migrate(&mut conn).unwrap();
+        conn
+    }
+
+    /// Creates the user `id{i}` (userName `u{i}`, and `extra` claims); returns its seq.
+    fn create_user(conn: &mut Connection, i: usize, extra: &[(&str, serde_json::Value)]) -> i64 {
+        let claims = [(USER_NAME, serde_json::json!(format!("u{i}")))]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let new = scimd_store::NewResource {
+            id: format!("id{i}"),
+            kind: ResourceKind::User,
+            claims,
+            members: vec![],
+            now: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        super::super::write::create(conn, new).unwrap().0
+    }
 
     /// A backward page in creation order stops before its position, even when resources the
     /// in-memory order counted were deleted meanwhile (it never runs into the page after it).
     #[test]
     fn a_page_in_creation_order_stays_within_its_range() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::connect(&dir.path().join("r.db"), &Default::default()).unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
-        let mut seqs = Vec::new();
-        for i in 0..5 {
-            let claims = [(USER_NAME.to_owned(), serde_json::json!(format!("u{i}")))].into_iter().collect();
-            let new = scimd_store::NewResource {
-                id: format!("id{i}"),
-                kind: ResourceKind::User,
-                claims,
-                members: vec![],
-                now: time::OffsetDateTime::UNIX_EPOCH,
-            };
-            seqs.push(super::super::write::create(&mut conn, new).unwrap().0);
-        }
+        let mut conn = store_conn(&dir);
+        let seqs: Vec<i64> = (0..5).map(|i| create_user(&mut conn, i, &[])).collect();
         // The two before the fourth, one of which was deleted after the order was read.
         super::super::write::delete(
             &mut conn,
@@ -718,43 +726,17 @@ mod tests {
     #[test]
     fn family_name_prefix_pages_are_right_whichever_plan_reads_them() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::connect(&dir.path().join("f.db"), &Default::default()).unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
+        let mut conn = store_conn(&dir);
         for i in 0..300 {
             let family = if i % 30 == 7 { "Zed" } else { "Lovelace" };
-            let claims = [
-                (USER_NAME.to_owned(), serde_json::json!(format!("u{i}"))),
-                (scimd_claims::claims::FAMILY_NAME.to_owned(), serde_json::json!(family)),
-            ]
-            .into_iter()
-            .collect();
-            let new = scimd_store::NewResource {
-                id: format!("id{i}"),
-                kind: ResourceKind::User,
-                claims,
-                members: vec![],
-                now: time::OffsetDateTime::UNIX_EPOCH,
-            };
-            super::super::write::create(&mut conn, new).unwrap();
+            create_user(&mut conn, i, &[(scimd_claims::claims::FAMILY_NAME, serde_json::json!(family))]);
         }
         for (prefix, want_total, want_first) in [
             ("lov", 290, vec!["id0", "id1", "id2", "id3", "id4"]),
             ("ZE", 10, vec!["id7", "id37", "id67", "id97", "id127"]),
         ] {
-            let q = StoreQuery {
-                kind: ResourceKind::User,
-                filter: text_cmp(
-                    ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
-                    CompareOp::Sw,
-                    prefix,
-                ),
-                offset: 0,
-                limit: 5,
-                with_members: false,
-                sort: None,
-                after: None,
-                before: None,
-            };
+            let family = ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None };
+            let q = StoreQuery { limit: 5, ..users(text_cmp(family, CompareOp::Sw, prefix)) };
             let (page, _) = query_rows(&mut conn, &q, false, 300).unwrap();
             let ids: Vec<&str> = page.items.iter().map(|r| r.id.as_str()).collect();
             assert_eq!((page.total, ids), (want_total, want_first), "sw {prefix}");
@@ -766,28 +748,13 @@ mod tests {
     #[test]
     fn pages_and_lookups_are_not_prepared_again_at_each_use() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
-        let eq = |name: &str| ClaimFilter::Compare {
-            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
-            op: CompareOp::Eq,
-            value: CompValue::Str(name.into()),
-            attr_type: AttrType::String,
-            case_exact: false,
+        let mut conn = store_conn(&dir);
+        let eq = |name: &str| {
+            text_cmp(ClaimPath::Claim { claim: USER_NAME.into(), sub: None }, CompareOp::Eq, name)
         };
         for i in 0..5 {
             page_from(&mut conn, ResourceKind::User, i..i64::MAX, 100, false, true).unwrap();
-            let q = StoreQuery {
-                kind: ResourceKind::User,
-                filter: eq(&format!("user{i}")),
-                offset: 0,
-                limit: 100,
-                with_members: false,
-                sort: None,
-                after: None,
-                before: None,
-            };
-            query_rows(&mut conn, &q, true, 0).unwrap();
+            query_rows(&mut conn, &users(eq(&format!("user{i}"))), true, 0).unwrap();
         }
         let lookup = first_page_sql(
             1,
@@ -815,8 +782,7 @@ mod tests {
 
     fn plan_of(statement: &Compiled) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = super::super::connect(&dir.path().join("p.db"), &Default::default()).unwrap();
-        super::super::schema::migrate(&mut conn).unwrap();
+        let conn = store_conn(&dir);
         let sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
         let mut stmt = conn.prepare(&sql).unwrap();
         let rows =
@@ -827,13 +793,7 @@ mod tests {
     /// The index requirement: `userName eq` (and `id eq`) are index lookups, never scans.
     #[test]
     fn user_name_and_id_equality_use_an_index() {
-        let f = ClaimFilter::Compare {
-            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
-            op: CompareOp::Eq,
-            value: CompValue::Str("Bjensen".into()),
-            attr_type: AttrType::String,
-            case_exact: false,
-        };
+        let f = text_cmp(ClaimPath::Claim { claim: USER_NAME.into(), sub: None }, CompareOp::Eq, "Bjensen");
         let p = plan(&f);
         assert!(
             p.contains("USING COVERING INDEX resources_user_name_ci")

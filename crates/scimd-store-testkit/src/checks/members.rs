@@ -396,7 +396,8 @@ pub async fn members_slices_are_the_members_in_order_with_the_version(store: Arc
         let (mut after, mut read) = (None, Vec::new());
         loop {
             let slice = store.members_slice("g", after, limit).await.unwrap().expect("the group exists");
-            assert_eq!(slice.version, created.version);
+            assert_eq!(slice.group.version, created.version);
+            assert_eq!(slice.group.members, None, "the group comes without its members");
             assert!(slice.members.len() <= limit);
             read.extend(slice.members);
             match slice.next {
@@ -424,5 +425,5 @@ pub async fn members_slices_are_the_members_in_order_with_the_version(store: Arc
     };
     store.change_members(change).await.unwrap();
     let next = store.members_slice("g", first.next, 2).await.unwrap().unwrap();
-    assert_ne!(next.version, first.version);
+    assert_ne!(next.group.version, first.group.version);
 }
