@@ -71,6 +71,57 @@ impl ClaimsText {
         let i = self.index.binary_search_by(|(k, _)| self.text[k.clone()].cmp(claim)).ok()?;
         Some(&self.text[self.index[i].1.clone()])
     }
+    /// Sets the value of `claim` to `value` in the text: replaced where the claim is, added
+    /// at the end otherwise. Fails only if the claim is not a plain key (needs escapes).
+    fn set(&mut self, claim: &str, value: &Value) -> Result<(), serde_json::Error> {
+        let value_text = serde_json::to_string(value)?;
+        match self.index.binary_search_by(|(k, _)| self.text[k.clone()].cmp(claim)) {
+            Ok(i) => {
+                let old = self.index[i].1.clone();
+                let mut text = String::with_capacity(self.text.len() + value_text.len());
+                text.push_str(&self.text[..old.start]);
+                text.push_str(&value_text);
+                text.push_str(&self.text[old.end..]);
+                // Every place after the value moves by the difference in length.
+                let shift = |at: usize| if at >= old.end { at + value_text.len() - old.len() } else { at };
+                for (k, v) in &mut self.index {
+                    *k = shift(k.start)..shift(k.end);
+                    *v = shift(v.start)..shift(v.end);
+                }
+                self.index[i].1 = old.start..old.start + value_text.len();
+                self.text = text.into_boxed_str();
+            }
+            Err(i) => {
+                let key_text = serde_json::to_string(claim)?;
+                if key_text.len() != claim.len() + 2 {
+                    // A key that needs escapes cannot be borrowed from the text.
+                    return Err(serde_json::Error::io(std::io::Error::other("escaped key")));
+                }
+                // The text is `{...}`: the new member goes before the closing brace.
+                let whole = self.text.trim_end();
+                let body = whole[..whole.len() - 1].trim_end();
+                let empty = body.len() == 1;
+                let mut text = String::with_capacity(body.len() + key_text.len() + value_text.len() + 3);
+                text.push_str(body);
+                if !empty {
+                    text.push(',');
+                }
+                let key_start = text.len() + 1;
+                text.push_str(&key_text);
+                text.push(':');
+                let value_start = text.len();
+                text.push_str(&value_text);
+                text.push('}');
+                self.index.insert(
+                    i,
+                    (key_start..key_start + claim.len(), value_start..value_start + value_text.len()),
+                );
+                self.text = text.into_boxed_str();
+            }
+        }
+        Ok(())
+    }
+
     fn parse(&self) -> BTreeMap<String, Value> {
         // The text was checked to be a JSON object when it was read: this cannot fail.
         let mut map: BTreeMap<String, Value> = serde_json::from_str(&self.text).unwrap_or_default();
@@ -209,6 +260,21 @@ impl Claims {
     }
     /// The claim's value if it is a string.
     pub fn get_str(&self, claim: &str) -> Option<&str> {
+        if let Repr::Text { text, parsed } = &self.0 {
+            // A string without escapes is its text between the quotes: no need to parse the
+            // other claims.
+            if parsed.get().is_none() {
+                let raw = text.find(claim)?;
+                if let Some(plain) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"'))
+                    && !plain.contains('\\')
+                {
+                    return Some(plain);
+                }
+                if !raw.starts_with('"') {
+                    return None;
+                }
+            }
+        }
         self.map().get(claim).and_then(Value::as_str)
     }
     /// Whether the claim has a value.
@@ -240,6 +306,18 @@ impl Claims {
     }
     /// Sets a claim; a `null` value removes it (SCIM treats null as unassigned).
     pub fn insert(&mut self, claim: impl Into<String>, value: Value) {
+        if let Repr::Text { text, parsed } = &mut self.0 {
+            // Stored text not parsed yet keeps being text: the value's text is written in
+            // place (a name qualified with its domain on every read need not parse the rest).
+            if parsed.get().is_none() && !value.is_null() {
+                let claim = claim.into();
+                if text.set(&claim, &value).is_ok() {
+                    return;
+                }
+                self.map_mut().insert(claim, value);
+                return;
+            }
+        }
         if value.is_null() {
             self.map_mut().remove(&claim.into());
         } else {
@@ -285,5 +363,84 @@ impl IntoIterator for Claims {
     type IntoIter = std::collections::btree_map::IntoIter<String, Value>;
     fn into_iter(mut self) -> Self::IntoIter {
         std::mem::take(self.map_mut()).into_iter()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn stored(text: &str) -> Claims {
+        Claims::from_json(text.to_owned()).unwrap()
+    }
+
+    fn is_text(c: &Claims) -> bool {
+        matches!(&c.0, Repr::Text { parsed, .. } if parsed.get().is_none())
+    }
+
+    fn written(c: &Claims) -> String {
+        let mut out = Vec::new();
+        for (i, (k, v)) in c.json_values().enumerate() {
+            out.extend_from_slice(if i == 0 { b"{" } else { b"," });
+            out.extend_from_slice(serde_json::to_string(k).unwrap().as_bytes());
+            out.push(b':');
+            v.write(&mut out);
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_plain_string_is_read_from_the_text_without_parsing() {
+        let c = stored(r#"{"urn:x:a": "kim", "urn:x:b": [1, 2], "urn:x:c": "a\"b", "urn:x:d": 7}"#);
+        assert_eq!(c.get_str("urn:x:a"), Some("kim"));
+        assert_eq!(c.get_str("urn:x:d"), None);
+        assert_eq!(c.get_str("urn:x:b"), None);
+        assert_eq!(c.get_str("urn:x:missing"), None);
+        assert!(is_text(&c));
+        // A string with escapes is parsed.
+        assert_eq!(c.get_str("urn:x:c"), Some("a\"b"));
+    }
+
+    #[test]
+    fn a_value_set_in_stored_text_keeps_it_text_and_agrees_with_the_parsed_map() {
+        let text = r#"{"urn:x:a": "kim", "urn:x:b": [1, 2], "urn:x:d": {"e": "f"}}
+"#;
+        let cases: Vec<(&str, Value)> = vec![
+            ("urn:x:a", json!("PG/kim")),
+            ("urn:x:a", json!("")),
+            ("urn:x:b", json!({"long": ["value", "that", "is", "longer"]})),
+            ("urn:x:d", json!(true)),
+            ("urn:x:0", json!("first")),
+            ("urn:x:c", json!("between")),
+            ("urn:x:z", json!(["last"])),
+        ];
+        for (claim, value) in cases {
+            let mut c = stored(text);
+            c.insert(claim, value.clone());
+            assert!(is_text(&c), "{claim} made the claims parsed");
+            let mut expected: BTreeMap<String, Value> = serde_json::from_str(text).unwrap();
+            expected.insert(claim.to_owned(), value.clone());
+            // Each value as the text has it, each key where the index says.
+            assert_eq!(c.keys().collect::<Vec<_>>(), expected.keys().map(String::as_str).collect::<Vec<_>>());
+            let back: BTreeMap<String, Value> = serde_json::from_str(&written(&c)).unwrap();
+            assert_eq!(back, expected, "after setting {claim}");
+            assert_eq!(c.map(), &expected);
+        }
+        // Twice in a row, and into an empty object.
+        let mut c = stored(text);
+        c.insert("urn:x:a", json!("one much longer value"));
+        c.insert("urn:x:b", json!(0));
+        assert_eq!(c.get("urn:x:a"), Some(&json!("one much longer value")));
+        assert_eq!(c.get("urn:x:b"), Some(&json!(0)));
+        let mut e = stored("{ }");
+        e.insert("urn:x:a", json!(1));
+        assert_eq!(written(&e), r#"{"urn:x:a":1}"#);
+        // null removes, as on parsed claims.
+        let mut c = stored(text);
+        c.insert("urn:x:a", Value::Null);
+        assert!(!c.contains("urn:x:a"));
     }
 }
