@@ -90,16 +90,21 @@ fn unique_claim(name: &str) -> Option<&'static str> {
 pub(crate) fn from_pool(err: deadpool_postgres::PoolError) -> StoreError {
     use deadpool_postgres::PoolError;
     match err {
-        PoolError::Backend(e) => match from_pg(e) {
-            OpError::Store(StoreError::Backend(text)) => StoreError::Unavailable(text),
-            OpError::Store(other) => other,
-            OpError::Retry(text) => StoreError::Unavailable(text),
-        },
+        PoolError::Backend(e) => from_connect(e),
         PoolError::Timeout(kind) => {
             StoreError::Unavailable(format!("no connection to PostgreSQL: {kind:?} timed out"))
         }
         PoolError::Closed => StoreError::Unavailable("the connection pool is closed".to_owned()),
         other => StoreError::Backend(format!("connection pool: {other}")),
+    }
+}
+
+/// A new connection that failed: whatever the reason, the server cannot be used now.
+pub(crate) fn from_connect(err: tokio_postgres::Error) -> StoreError {
+    match from_pg(err) {
+        OpError::Store(StoreError::Backend(text)) => StoreError::Unavailable(text),
+        OpError::Store(other) => other,
+        OpError::Retry(text) => StoreError::Unavailable(text),
     }
 }
 

@@ -58,6 +58,50 @@ pub(crate) fn compile(kind: ResourceKind, filter: &ClaimFilter, sql: &mut Sql) -
     Compiler { kind, sql }.filter(filter, Scope::Top)
 }
 
+/// Whether `filter` requires an equality that an index answers (alone or as one part of an
+/// AND), as the compiler writes them: its matches are found by an index lookup, never by a scan.
+pub(crate) fn narrowed_by_index(kind: ResourceKind, filter: &ClaimFilter) -> bool {
+    match filter {
+        ClaimFilter::Eq { claim, case_exact, .. } => {
+            (claim == ID && *case_exact) || indexed_claim(kind, claim).is_some()
+        }
+        ClaimFilter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(_), attr_type, case_exact } => {
+            match path {
+                ClaimPath::Column(Column::Id) => *case_exact,
+                ClaimPath::Claim { claim, sub: None } => {
+                    *attr_type == AttrType::String && indexed_claim(kind, claim).is_some()
+                }
+                ClaimPath::Claim { claim, sub: Some(sub) } => {
+                    claim == EMAILS
+                        && sub == "value"
+                        && kind == ResourceKind::User
+                        && *attr_type == AttrType::String
+                }
+                _ => false,
+            }
+        }
+        ClaimFilter::ElementMatch { of: Collection::Claim(claim), filter } => {
+            claim == EMAILS && kind == ResourceKind::User && filter.required_element_eq("value").is_some()
+        }
+        ClaimFilter::And(parts) => parts.iter().any(|p| narrowed_by_index(kind, p)),
+        _ => false,
+    }
+}
+
+/// The singular string claims with an expression index for resources of `kind`: userName,
+/// the kind's displayName, externalId.
+fn indexed_claim(kind: ResourceKind, claim: &str) -> Option<&'static str> {
+    if claim == USER_NAME && kind == ResourceKind::User {
+        Some(USER_NAME)
+    } else if claim == display_claim(kind) {
+        Some(display_claim(kind))
+    } else if claim == EXTERNAL_ID {
+        Some(EXTERNAL_ID)
+    } else {
+        None
+    }
+}
+
 /// The SQL type of a compiled sort key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum KeyType {
@@ -453,15 +497,7 @@ impl Compiler<'_> {
 
     /// The string value of an indexed singular claim equals `s`; `None`: not an indexed claim.
     fn indexed_claim_eq(&mut self, claim: &str, s: &str, case_exact: bool) -> Option<String> {
-        let claim: &'static str = if claim == USER_NAME && self.kind == ResourceKind::User {
-            USER_NAME
-        } else if claim == display_claim(self.kind) {
-            display_claim(self.kind)
-        } else if claim == EXTERNAL_ID {
-            EXTERNAL_ID
-        } else {
-            return None;
-        };
+        let claim = indexed_claim(self.kind, claim)?;
         let p = self.sql.text(s);
         let text = format!("(r.claims ->> '{claim}')");
         let is_string = format!("jsonb_typeof(r.claims -> '{claim}') = 'string'");
@@ -553,6 +589,39 @@ mod tests {
 
     fn claim(c: &str) -> ClaimPath {
         ClaimPath::Claim { claim: c.into(), sub: None }
+    }
+
+    #[test]
+    fn filters_an_index_narrows_are_told_from_scans() {
+        use ResourceKind::{Group, User};
+        let user_name = cmp(claim(USER_NAME), CompareOp::Eq, "kim", false);
+        let family = cmp(claim("urn:scimd:claims:name.familyName"), CompareOp::Eq, "Doe", false);
+        let emails = cmp(
+            ClaimPath::Claim { claim: EMAILS.to_owned(), sub: Some("value".to_owned()) },
+            CompareOp::Eq,
+            "kim@example.com",
+            false,
+        );
+        let element = |sub: &str| ClaimFilter::ElementMatch {
+            of: Collection::Claim(EMAILS.to_owned()),
+            filter: Box::new(cmp(ClaimPath::Element { sub: sub.to_owned() }, CompareOp::Eq, "x", false)),
+        };
+        assert!(narrowed_by_index(User, &user_name));
+        assert!(narrowed_by_index(User, &emails));
+        assert!(narrowed_by_index(User, &element("value")));
+        assert!(narrowed_by_index(User, &ClaimFilter::And(vec![family.clone(), user_name.clone()])));
+        assert!(narrowed_by_index(User, &cmp(ClaimPath::Column(Column::Id), CompareOp::Eq, "u1", true)));
+        assert!(narrowed_by_index(Group, &cmp(claim(GROUP_DISPLAY_NAME), CompareOp::Eq, "g", false)));
+        // Scans: no indexed equality, or one that an OR, a NOT or another operator hides.
+        assert!(!narrowed_by_index(User, &ClaimFilter::All));
+        assert!(!narrowed_by_index(User, &family));
+        assert!(!narrowed_by_index(User, &element("type")));
+        assert!(!narrowed_by_index(Group, &user_name));
+        assert!(!narrowed_by_index(Group, &emails));
+        assert!(!narrowed_by_index(User, &ClaimFilter::Or(vec![family.clone(), user_name.clone()])));
+        assert!(!narrowed_by_index(User, &ClaimFilter::Not(Box::new(user_name))));
+        assert!(!narrowed_by_index(User, &cmp(claim(USER_NAME), CompareOp::Sw, "k", false)));
+        assert!(!narrowed_by_index(User, &cmp(ClaimPath::Column(Column::Id), CompareOp::Eq, "u1", false)));
     }
 
     #[test]

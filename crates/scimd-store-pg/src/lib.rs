@@ -20,6 +20,8 @@
 //! - `schema.rs` and `migrations/*.sql`: the versioned schema (table `scimd_migrations`),
 //!   migrated at connect under a transaction-scoped advisory lock, so that nodes starting at
 //!   once migrate one after the other; a schema newer than the code is refused.
+//! - `readers.rs`: the few connections that reads an index narrows share, pipelined (the
+//!   rest of the pool serves writes and scans).
 //! - `sql.rs`: `Sql`, a statement being built with its numbered, typed
 //!   parameters.
 //! - `filter.rs`: the compiler from a `ClaimFilter` and a `SortKey` to SQL over `jsonb`.
@@ -52,6 +54,7 @@ mod error;
 mod filter;
 mod members;
 mod read;
+mod readers;
 mod resource;
 mod schema;
 mod settings;

@@ -1,7 +1,7 @@
 //! Reads: get, query, memberships. Each is one statement, so each reads one snapshot: a page
 //! and its total, a group and its members, a resource and its groups agree with each other.
 
-use deadpool_postgres::Object;
+use deadpool_postgres::{ClientWrapper, Object};
 use scimd_claims::claims::GROUP_DISPLAY_NAME;
 use scimd_store::{
     Before, Keyset, Member, MembersSlice, Membership, Page, ResourceKind, SortValue, StoreError, StoreQuery,
@@ -17,7 +17,7 @@ use crate::resource::{
 use crate::sql::{Param, Sql};
 
 pub(crate) async fn get(
-    client: &Object,
+    client: &ClientWrapper,
     kind: ResourceKind,
     id: &str,
     with_members: bool,
@@ -47,7 +47,7 @@ pub(crate) async fn get(
 /// and the group itself, in one statement (one snapshot): the `(group_seq, pos)` index read
 /// from the position on.
 pub(crate) async fn members_slice(
-    client: &Object,
+    client: &ClientWrapper,
     id: &str,
     after: Option<i64>,
     limit: usize,
@@ -186,20 +186,20 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     Ok((sql, key_type))
 }
 
-pub(crate) async fn query(client: &Object, query: &StoreQuery) -> OpResult<Page> {
+pub(crate) async fn query(client: &ClientWrapper, query: &StoreQuery) -> OpResult<Page> {
     Ok(query_rows(client, query, false).await?.0)
 }
 
 /// A page and the groups of each of its resources, in one statement.
 pub(crate) async fn query_with_memberships(
-    client: &Object,
+    client: &ClientWrapper,
     query: &StoreQuery,
 ) -> OpResult<(Page, Vec<Vec<Membership>>)> {
     query_rows(client, query, true).await
 }
 
 async fn query_rows(
-    client: &Object,
+    client: &ClientWrapper,
     query: &StoreQuery,
     with_memberships: bool,
 ) -> OpResult<(Page, Vec<Vec<Membership>>)> {
@@ -374,7 +374,7 @@ const MEMBERSHIPS_SQL: &str = "WITH RECURSIVE ids (id, ord) AS (SELECT * FROM un
 
 /// The memberships of several resources (a page of users), in the order of `ids`, in one
 /// statement.
-pub(crate) async fn memberships_of(client: &Object, ids: &[String]) -> OpResult<Vec<Vec<Membership>>> {
+pub(crate) async fn memberships_of(client: &ClientWrapper, ids: &[String]) -> OpResult<Vec<Vec<Membership>>> {
     let mut out: Vec<Vec<Membership>> = vec![Vec::new(); ids.len()];
     if ids.is_empty() {
         return Ok(out);
@@ -397,7 +397,7 @@ pub(crate) async fn memberships_of(client: &Object, ids: &[String]) -> OpResult<
 
 /// One resource and its groups, in one statement.
 pub(crate) async fn get_with_memberships(
-    client: &Object,
+    client: &ClientWrapper,
     kind: ResourceKind,
     id: &str,
 ) -> OpResult<Option<(StoredResource, Vec<Membership>)>> {
@@ -417,7 +417,7 @@ pub(crate) async fn get_with_memberships(
 }
 
 /// The memberships of one resource.
-pub(crate) async fn memberships(client: &Object, id: &str) -> OpResult<Vec<Membership>> {
+pub(crate) async fn memberships(client: &ClientWrapper, id: &str) -> OpResult<Vec<Membership>> {
     let mut all = memberships_of(client, &[id.to_owned()]).await?;
     Ok(all.pop().unwrap_or_default())
 }
@@ -474,7 +474,7 @@ pub(crate) async fn explain(client: &mut Object, query: &StoreQuery) -> OpResult
 
 /// Whether any group has a member of another domain (one index-less probe that stops at the
 /// first such row).
-pub(crate) async fn holds_members_of_other_domains(client: &Object) -> OpResult<bool> {
+pub(crate) async fn holds_members_of_other_domains(client: &ClientWrapper) -> OpResult<bool> {
     let stmt = client
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM members WHERE domain IS NOT NULL)")
         .await

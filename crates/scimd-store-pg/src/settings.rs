@@ -2,14 +2,14 @@
 //! [`scimd_store::SettingsStore`]). Each save is one conditional statement, so that of two
 //! nodes saving on the same version, one wins and the other gets `VersionMismatch`.
 
-use deadpool_postgres::Object;
+use deadpool_postgres::{ClientWrapper, Object};
 use scimd_store::StoreError;
 use serde_json::Value;
 
 use crate::error::{OpResult, corrupt, from_pg};
 use crate::resource::{version_from_db, version_to_db};
 
-pub(crate) async fn load(client: &Object, key: &str) -> OpResult<Option<(Value, u64)>> {
+pub(crate) async fn load(client: &ClientWrapper, key: &str) -> OpResult<Option<(Value, u64)>> {
     let stmt =
         client.prepare_cached("SELECT value, version FROM settings WHERE key = $1").await.map_err(from_pg)?;
     let Some(row) = client.query_opt(&stmt, &[&key]).await.map_err(from_pg)? else { return Ok(None) };

@@ -8,7 +8,7 @@
 //! A parameter is referred to by its number, so the same text may use it more than once (the
 //! filter of a query appears in its count and in its page; both read the same parameters).
 
-use deadpool_postgres::Object;
+use deadpool_postgres::ClientWrapper;
 use tokio_postgres::Row;
 use tokio_postgres::types::{ToSql, Type};
 
@@ -69,7 +69,7 @@ impl Sql {
     /// Runs the statement on `client`, prepared once per connection (planning is most of the
     /// cost of a lookup by userName), or, when it is [`Sql::once`], parsed, planned and run in
     /// one round trip.
-    pub(crate) async fn query(&self, client: &Object) -> Result<Vec<Row>, tokio_postgres::Error> {
+    pub(crate) async fn query(&self, client: &ClientWrapper) -> Result<Vec<Row>, tokio_postgres::Error> {
         if self.once {
             return client.query_typed(&self.text, &self.typed()).await;
         }

@@ -8,7 +8,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use std::ops::Deref;
+use std::sync::Arc;
+
+use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use scimd_store::{
     MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore, StoreError,
     StoreQuery, StoreResult, StoredResource, UserStore,
@@ -17,6 +20,8 @@ use time::OffsetDateTime;
 use tokio_postgres::NoTls;
 
 use crate::error::{OpError, from_pool};
+use crate::filter::narrowed_by_index;
+use crate::readers::Readers;
 use crate::{read, schema, settings, write};
 
 /// How many times a write is attempted when the database asks for a retry.
@@ -26,9 +31,11 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an operation waits for a free connection of the pool.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
-/// The PostgreSQL user store: a pool of connections to one database (and schema).
+/// The PostgreSQL user store: a pool of connections to one database (and schema), and a few
+/// connections that point reads share (see `readers.rs`).
 pub struct PgStore {
     pool: Pool,
+    readers: Readers,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -62,9 +69,15 @@ impl PgStore {
             None => "-c plan_cache_mode=force_generic_plan".to_owned(),
         };
         config.options(&options);
+        // Of `pool_size` connections, a quarter (at most one per core) are shared by point
+        // reads; the pool keeps the rest, at least one.
+        let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let shared = (size / 4).min(cores);
+        let readers = Readers::new(config.clone(), shared);
+        let size = size - shared;
         let manager =
             Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
-        let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
         let pool = Pool::builder(manager)
             .max_size(size)
             .runtime(Runtime::Tokio1)
@@ -76,7 +89,7 @@ impl PgStore {
         let mut client = pool.get().await.map_err(from_pool)?;
         schema::migrate(&mut client).await?;
         drop(client);
-        Ok(PgStore { pool })
+        Ok(PgStore { pool, readers })
     }
 
     /// The plan PostgreSQL makes for a query's statement (`EXPLAIN`, the generic plan): which
@@ -88,6 +101,44 @@ impl PgStore {
 
     async fn client(&self) -> StoreResult<Object> {
         self.pool.get().await.map_err(from_pool)
+    }
+
+    /// A connection for a read that an index narrows: a shared one if there are any.
+    async fn point_reader(&self) -> StoreResult<ReadClient> {
+        if self.readers.any() {
+            Ok(ReadClient::Shared(self.readers.client().await?))
+        } else {
+            Ok(ReadClient::Pooled(self.client().await?))
+        }
+    }
+
+    /// A connection for `query`: a shared one if an index narrows its filter, else one of the
+    /// pool (a scan would hold up the reads pipelined behind it).
+    async fn query_reader(&self, query: &StoreQuery) -> StoreResult<ReadClient> {
+        if narrowed_by_index(query.kind, &query.filter) {
+            self.point_reader().await
+        } else {
+            Ok(ReadClient::Pooled(self.client().await?))
+        }
+    }
+}
+
+/// A connection a read runs on. Held on the stack for one read: boxing the pool's object would
+/// cost an allocation per read for nothing.
+#[allow(clippy::large_enum_variant)]
+enum ReadClient {
+    Shared(Arc<ClientWrapper>),
+    Pooled(Object),
+}
+
+impl Deref for ReadClient {
+    type Target = ClientWrapper;
+
+    fn deref(&self) -> &ClientWrapper {
+        match self {
+            ReadClient::Shared(client) => client,
+            ReadClient::Pooled(object) => object,
+        }
     }
 }
 
@@ -140,7 +191,7 @@ impl UserStore for PgStore {
         id: &str,
         with_members: bool,
     ) -> StoreResult<Option<StoredResource>> {
-        let client = self.client().await?;
+        let client = self.point_reader().await?;
         read::get(&client, kind, id, with_members).await.map_err(settle)
     }
 
@@ -159,18 +210,18 @@ impl UserStore for PgStore {
     }
 
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
-        let client = self.client().await?;
+        let client = self.query_reader(query).await?;
         read::query(&client, query).await.map_err(settle)
     }
 
     async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
         // One statement for the page and its users' groups.
-        let client = self.client().await?;
+        let client = self.query_reader(query).await?;
         read::query_with_memberships(&client, query).await.map_err(settle)
     }
 
     async fn memberships(&self, id: &str) -> StoreResult<Vec<Membership>> {
-        let client = self.client().await?;
+        let client = self.point_reader().await?;
         read::memberships(&client, id).await.map_err(settle)
     }
 
@@ -179,7 +230,7 @@ impl UserStore for PgStore {
         kind: ResourceKind,
         id: &str,
     ) -> StoreResult<Option<(StoredResource, Vec<Membership>)>> {
-        let client = self.client().await?;
+        let client = self.point_reader().await?;
         read::get_with_memberships(&client, kind, id).await.map_err(settle)
     }
 
@@ -189,7 +240,7 @@ impl UserStore for PgStore {
         after: Option<i64>,
         limit: usize,
     ) -> StoreResult<Option<scimd_store::MembersSlice>> {
-        let client = self.client().await?;
+        let client = self.point_reader().await?;
         read::members_slice(&client, id, after, limit).await.map_err(settle)
     }
 
@@ -208,7 +259,7 @@ impl UserStore for PgStore {
     }
 
     async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
-        let client = self.client().await?;
+        let client = self.point_reader().await?;
         read::memberships_of(&client, ids).await.map_err(settle)
     }
 }

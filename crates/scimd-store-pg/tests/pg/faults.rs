@@ -74,9 +74,16 @@ impl Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_cut_under_the_store_are_unavailable_and_the_store_recovers() {
+    // Two connections: all in the pool. Eight: two of them shared by point reads.
+    for pool_size in [2, 8] {
+        cut_and_recover(pool_size).await;
+    }
+}
+
+async fn cut_and_recover(pool_size: u32) {
     let schema = new_schema().await;
     let proxy = Proxy::start(0).await;
-    let store = PgStore::connect(&proxy.url(&schema), 2).await.unwrap();
+    let store = PgStore::connect(&proxy.url(&schema), pool_size).await.unwrap();
     store.create(new_user("u1", "kim")).await.unwrap();
 
     proxy.cut();
@@ -91,7 +98,10 @@ async fn connections_cut_under_the_store_are_unavailable_and_the_store_recovers(
 
     // The server is back on the same address: the store serves again.
     let back = Proxy::start(proxy.port).await;
-    assert!(store.get(ResourceKind::User, "u1", false).await.unwrap().is_some());
+    // Every shared connection (round-robin) and the pool's.
+    for _ in 0..4 {
+        assert!(store.get(ResourceKind::User, "u1", false).await.unwrap().is_some());
+    }
     store.create(new_user("u2", "lee")).await.unwrap();
     back.cut();
 }
