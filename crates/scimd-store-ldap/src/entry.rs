@@ -105,6 +105,17 @@ pub(crate) struct Layout {
 }
 
 impl Layout {
+    /// A filter for the entries of this kind among those `term` selects, where an index
+    /// narrows `term` to a few entries (an id, a name, a member): the kind's filter is put
+    /// under a double negation, which means the same (LDAP's three-valued logic included) but
+    /// which a directory does not answer from an index. Otherwise OpenLDAP reads the kind's
+    /// whole candidate list from its objectClass index (every user) to intersect it with the
+    /// one entry `term` finds, which doubles the cost of a lookup; the entries `term` finds
+    /// are tested against the kind's filter one by one instead.
+    pub(crate) fn narrowed(&self, term: &str) -> String {
+        format!("(&(!(!{})){term})", self.kind_filter)
+    }
+
     /// The layout of `kind` with `map`; refuses a map without the mandatory claims or, when
     /// the schema was read, with an attribute the directory does not define.
     pub(crate) fn new(

@@ -137,7 +137,7 @@ impl LdapStore {
         let assertions: Vec<String> = ids.iter().filter_map(|id| id_assertion(layout, id, true)).collect();
         for chunk in assertions.chunks(CHUNK) {
             let any: String = chunk.iter().map(|a| format!("({}={a})", layout.id_attr)).collect();
-            let filter = format!("(&{}(|{any}))", layout.kind_filter);
+            let filter = layout.narrowed(&format!("(|{any})"));
             for entry in self.search(&layout.base, Scope::Subtree, &filter, attrs, None).await? {
                 if let Some(id) = id_of(&entry, layout) {
                     out.insert(id, entry);
@@ -281,7 +281,7 @@ impl LdapStore {
             for chunk in frontier.chunks(CHUNK) {
                 let any: String =
                     chunk.iter().map(|d| format!("({member_attr}={})", escape(d.as_bytes()))).collect();
-                let filter = format!("(&{}(|{any}))", groups.kind_filter);
+                let filter = groups.narrowed(&format!("(|{any})"));
                 for entry in self.search(&groups.base, Scope::Subtree, &filter, &attrs, None).await? {
                     if !visited.insert(dn::normalize(&entry.dn)) {
                         continue;

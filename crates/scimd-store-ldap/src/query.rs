@@ -29,8 +29,10 @@ use std::collections::HashMap;
 
 use futures_util::StreamExt as _;
 use ldap3::Scope;
+use scimd_claims::claims::ID;
 use scimd_claims::eval::{self, Subject, SubjectMember};
 use scimd_claims::filter::{ClaimPath, Column, MemberField};
+use scimd_core::filter::{CompValue, CompareOp};
 use scimd_core::schema::AttrType;
 use scimd_store::{
     Before, ClaimFilter, Keyset, Page, ResourceKind, SortKey, SortValue, StoreError, StoreQuery, StoreResult,
@@ -40,7 +42,7 @@ use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
 use crate::dn;
-use crate::entry::{Decoded, RawEntry};
+use crate::entry::{Decoded, Layout, RawEntry};
 use crate::filter::{Cx, member_ids};
 use crate::members::{id_of, seq_of};
 use crate::search::stored;
@@ -97,6 +99,8 @@ impl LdapStore {
         let compiled = cx.compile(&q.filter);
         let filter = if compiled.filter == "(objectClass=*)" {
             layout.kind_filter.clone()
+        } else if narrowed_by_id_or_name(&q.filter, layout) {
+            layout.narrowed(&compiled.filter)
         } else {
             format!("(&{}{})", layout.kind_filter, compiled.filter)
         };
@@ -386,6 +390,21 @@ fn canonical_instant(secs: i64, nanos: u32) -> Option<String> {
         t.minute(),
         t.second()
     ))
+}
+
+/// Whether `filter` requires the resource's id or name to equal a string (alone or as one part
+/// of an AND): the lookups a directory keeps an index for (see [`Layout::narrowed`]).
+fn narrowed_by_id_or_name(filter: &ClaimFilter, layout: &Layout) -> bool {
+    match filter {
+        ClaimFilter::Eq { claim, .. } => claim == ID || claim == layout.name_claim,
+        ClaimFilter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(_), .. } => match path {
+            ClaimPath::Column(Column::Id) => true,
+            ClaimPath::Claim { claim, sub: None } => claim == layout.name_claim,
+            _ => false,
+        },
+        ClaimFilter::And(parts) => parts.iter().any(|p| narrowed_by_id_or_name(p, layout)),
+        _ => false,
+    }
 }
 
 #[cfg(test)]

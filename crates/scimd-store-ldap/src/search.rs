@@ -223,7 +223,7 @@ impl LdapStore {
         with_members: bool,
     ) -> StoreResult<Option<RawEntry>> {
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
-        let filter = format!("(&{}({}={assertion}))", layout.kind_filter, layout.id_attr);
+        let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
         let attrs = self.read_attrs(layout, with_members);
         let mut found = self.search(&layout.base, Scope::Subtree, &filter, &attrs, Some(16)).await?;
         Ok(found.pop())
@@ -267,7 +267,7 @@ impl LdapStore {
         let layouts = self.layouts();
         let layout = layouts.of(kind);
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
-        let filter = format!("(&{}({}={assertion}))", layout.kind_filter, layout.id_attr);
+        let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
         let mut attrs = self.read_attrs(layout, false);
         let member_of = self.member_of_attr().map(str::to_owned);
         attrs.extend(member_of.clone());

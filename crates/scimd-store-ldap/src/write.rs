@@ -148,7 +148,7 @@ impl LdapStore {
             return Ok(());
         }
         let Some(name) = claims.get_str(layout.name_claim) else { return Ok(()) };
-        let filter = format!("(&{}({}={}))", layout.kind_filter, entry.attribute, escape(name.as_bytes()));
+        let filter = layout.narrowed(&format!("({}={})", entry.attribute, escape(name.as_bytes())));
         let attrs = vec![entry.attribute.clone()];
         let found = self.search(&layout.base, ldap3::Scope::Subtree, &filter, &attrs, None).await?;
         let taken = found.iter().any(|e| {
@@ -496,7 +496,7 @@ impl LdapStore {
         let layouts = self.layouts();
         let groups = &layouts.groups;
         let attr = &self.config.member_attribute;
-        let filter = format!("(&{}({attr}={}))", groups.kind_filter, escape(member_dn.as_bytes()));
+        let filter = groups.narrowed(&format!("({attr}={})", escape(member_dn.as_bytes())));
         let attrs = vec![attr.clone()];
         let op = self.op(groups, None, &[]);
         for group in self.search(&groups.base, ldap3::Scope::Subtree, &filter, &attrs, None).await? {

@@ -6,6 +6,8 @@
 
 mod common;
 
+use std::collections::HashSet;
+
 use common::*;
 use scimd_claims::claims::{GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_claims::filter::ClaimPath;
@@ -146,6 +148,41 @@ async fn a_lookup_by_user_name_is_one_search_and_a_user_in_no_group_costs_no_oth
     let (got, groups) = store.get_with_memberships(ResourceKind::User, &lee).await.unwrap().unwrap();
     let want = plain.get(ResourceKind::User, &lee, false).await.unwrap().unwrap();
     assert_eq!((got.claims, got.version, groups), (want.claims, want.version, lee_groups));
+}
+
+/// Lookups by name or id test each entry they find against the kind's filter (which they send
+/// where no index answers it, see `Layout::narrowed`): an entry under the user base with the
+/// name but not the user's object class is no user, and does not hold the name.
+#[tokio::test]
+async fn a_lookup_by_name_finds_entries_of_the_kind_only() {
+    let s = server();
+    let t = tree(&s, "kinds").await;
+    let mut ldap = plain(&s).await;
+    let sub = format!("ou=sub,{}", t.people);
+    ldap.add(
+        &sub,
+        vec![("objectClass", HashSet::from(["organizationalUnit"])), ("ou", HashSet::from(["sub"]))],
+    )
+    .await
+    .unwrap()
+    .success()
+    .unwrap();
+    let other = format!("uid=kim,{sub}");
+    ldap.add(&other, vec![("objectClass", HashSet::from(["account"])), ("uid", HashSet::from(["kim"]))])
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let store = connect(config(&s, &t)).await;
+    let page = store.query(&by_name("kim")).await.unwrap();
+    assert_eq!((page.total, page.items.len()), (0, 0), "an account is not a user");
+    let kim = store.create(new(ResourceKind::User, person("kim"), vec![])).await.unwrap();
+    let page = store.query(&by_name("kim")).await.unwrap();
+    assert_eq!((page.total, page.items[0].id.as_str()), (1, kim.id.as_str()));
+    let g = store.create(new(ResourceKind::Group, group("G"), vec![])).await.unwrap();
+    assert!(store.get(ResourceKind::User, &g.id, false).await.unwrap().is_none());
+    assert!(store.get_with_memberships(ResourceKind::Group, &kim.id).await.unwrap().is_none());
+    assert_eq!(store.get(ResourceKind::User, &kim.id, false).await.unwrap().unwrap().id, kim.id);
 }
 
 /// A directory that does not keep memberOf for the domain's groups (the test slapd's overlay
