@@ -5,12 +5,11 @@
 //! orders) is run again from the start, up to [`WRITE_ATTEMPTS`] times: each attempt is one
 //! transaction, so a failed one left nothing behind.
 
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use std::ops::Deref;
-use std::sync::Arc;
-
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use scimd_store::{
     MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore, StoreError,

@@ -134,6 +134,63 @@ async fn reads_and_writes_run_concurrently() {
     assert_eq!(store.query(&StoreQuery { limit: 0, ..users(ClaimFilter::All) }).await.unwrap().total, 200);
 }
 
+/// Creates that wait for the writer together are committed in one transaction, each under a
+/// savepoint: of 300 creates at once (many in the same batches) with each userName asked three
+/// times and some groups naming a member that does not exist, exactly one create of each name
+/// succeeds, the others get `Conflict`, the bad groups `UnknownMember`, and every create
+/// answered Ok is there, once, in creation order, also after a reopen (nothing answered before
+/// its commit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_committed_together_each_succeed_or_fail_alone() {
+    let (dir, store) = fresh().await;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..300)
+        .map(|i| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                let new = if i % 10 == 9 {
+                    new_group(&format!("g{i}"), &format!("group-{i}"), &["no-such-member"])
+                } else {
+                    new_user(&format!("u{i}"), &format!("name-{}", i / 3))
+                };
+                (i, store.create(new).await)
+            })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    for task in tasks {
+        let (i, outcome) = task.await.unwrap();
+        match outcome {
+            Ok(r) => {
+                assert_ne!(i % 10, 9, "a group with an unknown member was created");
+                *names.entry(i / 3).or_insert(0) += 1;
+                created.push(r.id);
+            }
+            Err(StoreError::UnknownMember { id, .. }) => {
+                assert_eq!((i % 10, id.as_str()), (9, "no-such-member"))
+            }
+            Err(StoreError::Conflict { claim }) => assert_eq!(claim, USER_NAME),
+            Err(e) => panic!("create {i}: {e:?}"),
+        }
+    }
+    // Every name asked by a user create is taken exactly once.
+    let asked: std::collections::HashSet<usize> = (0..300).filter(|i| i % 10 != 9).map(|i| i / 3).collect();
+    assert_eq!(names.len(), asked.len());
+    assert!(names.values().all(|&n| n == 1), "{names:?}");
+    drop(store);
+    let store = open(&dir).await;
+    let all = store.query(&StoreQuery { limit: 1000, ..users(ClaimFilter::All) }).await.unwrap();
+    let mut listed: Vec<String> = all.items.into_iter().map(|r| r.id).collect();
+    assert_eq!(all.total as usize, created.len());
+    listed.sort();
+    created.sort();
+    assert_eq!(listed, created);
+    let groups =
+        store.query(&StoreQuery { limit: 0, kind: ResourceKind::Group, ..users(ClaimFilter::All) }).await;
+    assert_eq!(groups.unwrap().total, 0);
+}
+
 async fn walk_users(store: &SqliteStore) -> Vec<String> {
     let mut seen = Vec::new();
     for offset in (0..18).step_by(4) {

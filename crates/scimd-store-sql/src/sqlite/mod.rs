@@ -6,6 +6,7 @@
 //! crash or power loss can lose the last commits (the WAL is synced at checkpoints, not at every
 //! commit). That is the trade the store makes for write throughput.
 
+mod batch;
 mod checkpoint;
 mod emails;
 mod error;
@@ -58,6 +59,8 @@ pub struct SqliteStore {
     readers: Arc<Pool>,
     /// Creation order per kind, for unfiltered paging (see `order`).
     order: Arc<order::Order>,
+    /// Creates waiting for the writer, committed together.
+    creates: Arc<batch::Creates>,
     path: PathBuf,
     /// Checkpoints the WAL off the write path (see `checkpoint`).
     _checkpointer: checkpoint::Checkpointer,
@@ -183,6 +186,7 @@ fn open_blocking(path: PathBuf, options: &SqliteOptions) -> StoreResult<SqliteSt
         writer: Pool::new(vec![writer]),
         readers: Pool::new(readers),
         order,
+        creates: Arc::default(),
         path,
         _checkpointer: checkpointer,
     })
@@ -264,14 +268,8 @@ fn narrowed_by_index(filter: &scimd_store::ClaimFilter) -> bool {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create(&self, new: NewResource) -> StoreResult<StoredResource> {
-        let order = Arc::clone(&self.order);
-        self.writer
-            .run(move |conn| {
-                let (seq, created) = write::create(conn, new)?;
-                order.added(created.kind, seq)?;
-                Ok(created)
-            })
-            .await
+        // Committed with the creates that wait for the writer with it (see `batch`).
+        self.creates.create(&self.writer, &self.order, new).await
     }
 
     async fn get(

@@ -1,5 +1,6 @@
 //! Writes: create, replace, delete. Each runs in one `BEGIN IMMEDIATE` transaction on the
-//! writer connection.
+//! writer connection; a create, in the transaction of its batch (see `batch`), under a
+//! savepoint of its own.
 
 use std::collections::{HashMap, HashSet};
 
@@ -17,7 +18,17 @@ use super::resource::{
 };
 
 /// Creates a resource; returns it with its `seq` (its place in creation order).
+#[cfg(test)]
 pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i64, StoredResource)> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
+    let created = create_in(&tx, new)?;
+    tx.commit().map_err(from_sqlite)?;
+    Ok(created)
+}
+
+/// Creates a resource within the transaction (or savepoint) `conn` is in; returns it with its
+/// `seq`. Nothing is committed: see `batch`, which commits several creates at once.
+pub(crate) fn create_in(conn: &Connection, new: NewResource) -> StoreResult<(i64, StoredResource)> {
     if new.kind == ResourceKind::User && !new.members.is_empty() {
         return Err(StoreError::Unsupported("a user has no members".to_owned()));
     }
@@ -34,8 +45,7 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
     let derived = Derived::of(new.kind, &new.claims);
     let claims_json = claims_to_json(&new.claims)?;
 
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(from_sqlite)?;
-    tx.prepare_cached(
+    conn.prepare_cached(
         "INSERT INTO resources (id, kind, user_name_ci, external_id, display_name_ci, family_name_ci, \
          created, last_modified, version, claims) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1, ?8)",
     )
@@ -51,20 +61,19 @@ pub(crate) fn create(conn: &mut Connection, new: NewResource) -> StoreResult<(i6
         claims_json,
     ])
     .map_err(from_sqlite)?;
-    let seq = tx.last_insert_rowid();
-    insert_emails(&tx, seq, &derived)?;
+    let seq = conn.last_insert_rowid();
+    insert_emails(conn, seq, &derived)?;
 
     let members = match new.kind {
         ResourceKind::Group => {
-            let resolved = resolve_members(&tx, &new.id, new.members)?;
+            let resolved = resolve_members(conn, &new.id, new.members)?;
             for (pos, m) in (0_i64..).zip(&resolved) {
-                insert_member(&tx, seq, m, pos)?;
+                insert_member(conn, seq, m, pos)?;
             }
             Some(resolved.into_iter().map(|m| m.member).collect())
         }
         ResourceKind::User => None,
     };
-    tx.commit().map_err(from_sqlite)?;
     Ok((
         seq,
         StoredResource {
