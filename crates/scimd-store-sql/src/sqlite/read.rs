@@ -184,6 +184,9 @@ pub(crate) fn query_rows(
     query.check_keyset()?;
     let filter = compile(query.kind, &query.filter)?;
     let extra = |alias: &str| if with_memberships { in_groups(alias) } else { String::new() };
+    if let Some(answered) = lookup(conn, query, with_memberships, &filter)? {
+        return Ok(answered);
+    }
     let mut memberships = Vec::new();
     let tx = ReadTx::begin(conn)?;
     let mut params: Vec<SqlValue> = Vec::with_capacity(filter.params.len() + 3);
@@ -328,6 +331,49 @@ pub(crate) fn query_rows(
     };
     tx.end()?;
     Ok((Page { total, items, keys }, memberships))
+}
+
+/// The first page in creation order read by its one statement, with no transaction around it
+/// (a statement reads one snapshot): the lookup before a create, `userName eq "…"`, costs no
+/// `BEGIN` and `COMMIT`. `None` where the page does not answer alone, and the caller reads in a
+/// transaction: a query of another shape, a page that is full (its total needs a count), a
+/// resource in a group (its groups need more statements, in the same snapshot).
+fn lookup(
+    conn: &Connection,
+    query: &StoreQuery,
+    with_memberships: bool,
+    filter: &Compiled,
+) -> StoreResult<Option<(Page, Vec<Vec<Membership>>)>> {
+    let first_page = query.limit > 0
+        && query.offset == 0
+        && query.sort.is_none()
+        && !query.by_keyset()
+        && query.before.is_none()
+        && !(query.with_members && query.kind == ResourceKind::Group)
+        && !super::folded::reads_an_index_range(query.kind, &query.filter);
+    if !first_page {
+        return Ok(None);
+    }
+    let extra = if with_memberships { in_groups("r") } else { String::new() };
+    let sql = first_page_sql(kind_code(query.kind), &filter.sql, &extra, to_db_int(query.limit), false);
+    let mut stmt = conn.prepare_cached(&sql).map_err(from_sqlite)?;
+    let mut rows = stmt.query(params_from_iter(filter.params.iter())).map_err(from_sqlite)?;
+    let (mut items, mut keys) = (Vec::new(), Vec::new());
+    while let Some(row) = rows.next().map_err(from_sqlite)? {
+        if with_memberships
+            && (row.get::<_, bool>(7).map_err(from_sqlite)? || row.get::<_, bool>(8).map_err(from_sqlite)?)
+        {
+            return Ok(None);
+        }
+        let (seq, resource) = from_row(row)?;
+        keys.push(Keyset { key: None, seq });
+        items.push(resource);
+    }
+    if items.len() as u64 >= query.limit {
+        return Ok(None);
+    }
+    let memberships = if with_memberships { vec![Vec::new(); items.len()] } else { Vec::new() };
+    Ok(Some((Page { total: items.len() as u64, items, keys }, memberships)))
 }
 
 /// The number of resources the query's filter (compiled as `compiled`) matches.
@@ -667,7 +713,7 @@ impl Drop for ReadTx<'_> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use scimd_claims::claims::USER_NAME;
+    use scimd_claims::claims::{FAMILY_NAME, GROUP_DISPLAY_NAME, USER_NAME};
     use scimd_claims::filter::ClaimPath;
     use scimd_core::filter::{CompValue, CompareOp};
     use scimd_core::schema::AttrType;
@@ -767,6 +813,53 @@ mod tests {
             let stmt = conn.prepare_cached(&sql).unwrap();
             assert!(stmt.get_status(rusqlite::StatementStatus::RePrepare) <= 1, "prepared again: {sql}");
         }
+    }
+
+    /// A lookup is one statement with no transaction where its page answers alone, and falls
+    /// back to the transaction where it does not: a full page is counted, a user in a group has
+    /// its groups read, and the answers are those of the general path.
+    #[test]
+    fn a_lookup_answers_alone_only_when_its_page_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = store_conn(&dir);
+        for i in 0..3 {
+            create_user(&mut conn, i, &[(FAMILY_NAME, serde_json::json!("Doe"))]);
+        }
+        let group = scimd_store::NewResource {
+            id: "g1".to_owned(),
+            kind: ResourceKind::Group,
+            claims: [(GROUP_DISPLAY_NAME.to_owned(), serde_json::json!("g1"))].into_iter().collect(),
+            members: vec![scimd_store::Member::new("id1", Some(ResourceKind::User), None)],
+            now: time::OffsetDateTime::UNIX_EPOCH,
+        };
+        super::super::write::create(&mut conn, group).unwrap();
+        let name =
+            |n: &str| text_cmp(ClaimPath::Claim { claim: USER_NAME.into(), sub: None }, CompareOp::Eq, n);
+        let family =
+            text_cmp(ClaimPath::Claim { claim: FAMILY_NAME.into(), sub: None }, CompareOp::Eq, "doe");
+        let ask = |conn: &mut Connection, q: &StoreQuery, with_memberships: bool| {
+            let filter = compile(q.kind, &q.filter).unwrap();
+            let alone =
+                lookup(conn, q, with_memberships, &filter).unwrap().map(|(p, m)| (p.total, p.items.len(), m));
+            let (page, m) = query_rows(conn, q, with_memberships, 3).unwrap();
+            (alone, (page.total, page.items.len(), m))
+        };
+        // u0 in no group: answered alone, as the transaction answers.
+        let (alone, whole) = ask(&mut conn, &users(name("U0")), true);
+        assert_eq!(alone, Some((1, 1, vec![vec![]])));
+        assert_eq!(whole, (1, 1, vec![vec![]]));
+        // u1 in g1: its groups need the transaction.
+        let (alone, whole) = ask(&mut conn, &users(name("u1")), true);
+        assert_eq!(alone, None);
+        assert_eq!(whole.2[0].iter().map(|m| m.group_id.as_str()).collect::<Vec<_>>(), ["g1"]);
+        // Without memberships asked, the group does not matter.
+        assert_eq!(ask(&mut conn, &users(name("u1")), false).0, Some((1, 1, vec![])));
+        // A full page needs its count: three match, two asked.
+        let (alone, whole) = ask(&mut conn, &StoreQuery { limit: 2, ..users(family.clone()) }, false);
+        assert_eq!(alone, None);
+        assert_eq!(whole, (3, 2, vec![]));
+        // No match: answered alone.
+        assert_eq!(ask(&mut conn, &users(name("nobody")), true).0, Some((0, 0, vec![])));
     }
 
     /// The query plans of the count and of the first page of a filter.
