@@ -22,6 +22,8 @@
 //!   - `sqlite/resource.rs`: rows to and from [`scimd_store::StoredResource`], the derived
 //!     columns, the time format.
 //!   - `sqlite/write.rs`: create, replace (members by difference), delete.
+//!   - `sqlite/batch.rs`: group commit: creates that wait for the writer together run in one
+//!     transaction, each under a savepoint, and are answered after its commit.
 //!   - `sqlite/read.rs`: get, query, memberships (recursive, cycle-safe).
 //!   - `sqlite/filter.rs`: the compiler from [`scimd_store::ClaimFilter`] to one SQL `WHERE`.
 //!   - `sqlite/error.rs`: SQLite errors to [`scimd_store::StoreError`], constraints by name.
@@ -30,7 +32,9 @@
 //!
 //! # Invariants
 //! - Each trait call is one transaction (`BEGIN IMMEDIATE` for writes, a deferred read
-//!   transaction for reads, so a page and its total come from one snapshot).
+//!   transaction for reads, so a page and its total come from one snapshot), or one statement
+//!   where a statement reads all (a point read, a lookup whose page answers alone); a create is
+//!   one savepoint in its batch's transaction, applied whole or not at all.
 //! - Filters are compiled to SQL with bound parameters only; claim names never enter SQL text.
 //! - Acknowledged writes survive a process kill (WAL, `synchronous=NORMAL`); see `sqlite/mod.rs`.
 //!
