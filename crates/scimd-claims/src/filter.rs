@@ -54,6 +54,17 @@ pub enum ClaimFilter {
 }
 
 impl ClaimFilter {
+    /// Whether the filter's matches are all found by index lookups: the filter is a comparison
+    /// `indexed` says an index answers, an AND with one such part, or an OR of parts that each
+    /// are. Each store says which comparisons its indexes answer; the structure is common.
+    pub fn narrowed_by(&self, indexed: &dyn Fn(&ClaimFilter) -> bool) -> bool {
+        match self {
+            ClaimFilter::And(parts) => parts.iter().any(|p| p.narrowed_by(indexed)),
+            ClaimFilter::Or(parts) => !parts.is_empty() && parts.iter().all(|p| p.narrowed_by(indexed)),
+            leaf => indexed(leaf),
+        }
+    }
+
     /// Inside a value path (`emails[...]`): the string this filter requires the element's
     /// string sub-attribute `sub` to equal (`sub eq "…"` alone, or one part of an AND), which an
     /// index on that sub-attribute narrows by.
@@ -441,6 +452,26 @@ mod tests {
     use super::*;
     use crate::claims::{EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
     use scimd_core::filter::parse_filter;
+
+    #[test]
+    fn narrowed_by_is_an_indexed_leaf_an_and_with_one_or_an_or_of_them() {
+        let f = |text: &str| rw(ResourceKind::User, text).store;
+        let user_name = |leaf: &ClaimFilter| {
+            matches!(leaf, ClaimFilter::Compare { path: ClaimPath::Claim { claim, .. }, op: CompareOp::Eq, .. }
+                if claim == USER_NAME)
+        };
+        for (text, narrowed) in [
+            ("userName eq \"a\"", true),
+            ("userName eq \"a\" and title co \"x\"", true),
+            ("userName eq \"a\" or userName eq \"b\"", true),
+            ("userName eq \"a\" or title eq \"x\"", false),
+            ("not (userName eq \"a\")", false),
+            ("title eq \"x\"", false),
+        ] {
+            assert_eq!(f(text).narrowed_by(&user_name), narrowed, "{text}");
+        }
+        assert!(!ClaimFilter::Or(vec![]).narrowed_by(&|_| true));
+    }
 
     fn rw(kind: ResourceKind, text: &str) -> Rewritten {
         let reg = SchemaRegistry::builtin().unwrap();

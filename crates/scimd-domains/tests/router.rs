@@ -56,19 +56,15 @@ fn name_cmp(op: CompareOp, v: &str) -> ClaimFilter {
 
 fn query(filter: ClaimFilter, offset: u64, limit: u64, sort: bool) -> StoreQuery {
     StoreQuery {
-        kind: ResourceKind::User,
-        filter,
         offset,
         limit,
-        with_members: false,
         sort: sort.then(|| SortKey {
             path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
             attr_type: AttrType::String,
             case_exact: false,
             descending: false,
         }),
-        after: None,
-        before: None,
+        ..scimd_store_testkit::fixtures::users(filter)
     }
 }
 

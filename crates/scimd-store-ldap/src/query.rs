@@ -392,19 +392,19 @@ fn canonical_instant(secs: i64, nanos: u32) -> Option<String> {
     ))
 }
 
-/// Whether `filter` requires the resource's id or name to equal a string (alone or as one part
-/// of an AND): the lookups a directory keeps an index for (see [`Layout::narrowed`]).
+/// Whether index lookups by the resource's id or name find every match of `filter`
+/// (`ClaimFilter::narrowed_by`): the lookups a directory keeps an index for (see
+/// [`Layout::narrowed`]).
 fn narrowed_by_id_or_name(filter: &ClaimFilter, layout: &Layout) -> bool {
-    match filter {
+    filter.narrowed_by(&|leaf| match leaf {
         ClaimFilter::Eq { claim, .. } => claim == ID || claim == layout.name_claim,
         ClaimFilter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(_), .. } => match path {
             ClaimPath::Column(Column::Id) => true,
             ClaimPath::Claim { claim, sub: None } => claim == layout.name_claim,
             _ => false,
         },
-        ClaimFilter::And(parts) => parts.iter().any(|p| narrowed_by_id_or_name(p, layout)),
         _ => false,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -121,16 +121,7 @@ fn by_user_name() -> SortKey {
 }
 
 fn page_of(filter: ClaimFilter, offset: u64, limit: u64, sort: Option<SortKey>) -> StoreQuery {
-    StoreQuery {
-        kind: ResourceKind::User,
-        filter,
-        offset,
-        limit,
-        with_members: false,
-        sort,
-        after: None,
-        before: None,
-    }
+    StoreQuery { offset, limit, sort, ..scimd_store_testkit::fixtures::users(filter) }
 }
 
 /// Runs `op(store, i)` for `i` in `0..count`, spread over `tasks` concurrent tasks.

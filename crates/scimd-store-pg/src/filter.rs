@@ -58,10 +58,11 @@ pub(crate) fn compile(kind: ResourceKind, filter: &ClaimFilter, sql: &mut Sql) -
     Compiler { kind, sql }.filter(filter, Scope::Top)
 }
 
-/// Whether `filter` requires an equality that an index answers (alone or as one part of an
-/// AND), as the compiler writes them: its matches are found by an index lookup, never by a scan.
+/// Whether index lookups find every match of `filter` (`ClaimFilter::narrowed_by`), with the
+/// equalities the compiler writes as index expressions: its matches are found by an index
+/// lookup, never by a scan.
 pub(crate) fn narrowed_by_index(kind: ResourceKind, filter: &ClaimFilter) -> bool {
-    match filter {
+    filter.narrowed_by(&|leaf| match leaf {
         ClaimFilter::Eq { claim, case_exact, .. } => {
             (claim == ID && *case_exact) || indexed_claim(kind, claim).is_some()
         }
@@ -83,9 +84,8 @@ pub(crate) fn narrowed_by_index(kind: ResourceKind, filter: &ClaimFilter) -> boo
         ClaimFilter::ElementMatch { of: Collection::Claim(claim), filter } => {
             claim == EMAILS && kind == ResourceKind::User && filter.required_element_eq("value").is_some()
         }
-        ClaimFilter::And(parts) => parts.iter().any(|p| narrowed_by_index(kind, p)),
         _ => false,
-    }
+    })
 }
 
 /// The singular string claims with an expression index for resources of `kind`: userName,
@@ -619,6 +619,8 @@ mod tests {
         assert!(!narrowed_by_index(Group, &user_name));
         assert!(!narrowed_by_index(Group, &emails));
         assert!(!narrowed_by_index(User, &ClaimFilter::Or(vec![family.clone(), user_name.clone()])));
+        assert!(narrowed_by_index(User, &ClaimFilter::Or(vec![emails.clone(), user_name.clone()])));
+        assert!(!narrowed_by_index(User, &ClaimFilter::Or(vec![])));
         assert!(!narrowed_by_index(User, &ClaimFilter::Not(Box::new(user_name))));
         assert!(!narrowed_by_index(User, &cmp(claim(USER_NAME), CompareOp::Sw, "k", false)));
         assert!(!narrowed_by_index(User, &cmp(ClaimPath::Column(Column::Id), CompareOp::Eq, "u1", false)));

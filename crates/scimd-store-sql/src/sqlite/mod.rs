@@ -252,17 +252,15 @@ const INLINE_QUERY_LIMIT: u64 = 1000;
 fn narrowed_by_index(filter: &scimd_store::ClaimFilter) -> bool {
     use scimd_claims::filter::{ClaimPath, Column};
     use scimd_store::ClaimFilter as F;
-    match filter {
+    filter.narrowed_by(&|leaf| match leaf {
         F::Eq { claim, .. } => scimd_claims::claims::INDEXED.contains(&claim.as_str()),
         F::Compare { path, op: scimd_core::filter::CompareOp::Eq, .. } => match path {
             ClaimPath::Claim { claim, sub: None } => scimd_claims::claims::INDEXED.contains(&claim.as_str()),
             ClaimPath::Column(Column::Id) => true,
             _ => false,
         },
-        F::And(parts) => parts.iter().any(narrowed_by_index),
-        F::Or(parts) => !parts.is_empty() && parts.iter().all(narrowed_by_index),
         _ => false,
-    }
+    })
 }
 
 #[async_trait]
