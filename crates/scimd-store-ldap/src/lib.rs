@@ -17,7 +17,8 @@
 //! - [`config`]: [`LdapConfig`], read from the server's TOML.
 //! - [`preset`](mod@preset): [`Preset`]s (`presets/*.json`) and [`domain_map`], which types their rows.
 //! - `store`: [`LdapStore`], connecting and the [`scimd_store::UserStore`] implementation.
-//! - `search`: searches (paged, bounded) and point reads; `query`: filter, order and page;
+//! - `search`: searches (paged, bounded), lookups (a filter an index narrows: one request,
+//!   unpaged) and point reads; `query`: filter, order and page;
 //!   `members`: members and nested memberships; `member_of`: the directory's `memberOf`, when
 //!   it is trusted, and the users a query noted for the memberships asked next; `write`:
 //!   create, replace, members, delete.

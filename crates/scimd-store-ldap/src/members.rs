@@ -7,7 +7,6 @@
 use std::collections::{HashMap, HashSet};
 
 use futures_util::StreamExt as _;
-use ldap3::Scope;
 use scimd_claims::claims::{DISPLAY_NAME, GROUP_DISPLAY_NAME, USER_NAME};
 use scimd_store::{Member, Membership, ResourceKind, StoreError, StoreResult};
 
@@ -138,7 +137,7 @@ impl LdapStore {
         for chunk in assertions.chunks(CHUNK) {
             let any: String = chunk.iter().map(|a| format!("({}={a})", layout.id_attr)).collect();
             let filter = layout.narrowed(&format!("(|{any})"));
-            for entry in self.search(&layout.base, Scope::Subtree, &filter, attrs, None).await? {
+            for entry in self.lookup(&layout.base, &filter, attrs, None).await? {
                 if let Some(id) = id_of(&entry, layout) {
                     out.insert(id, entry);
                 }
@@ -282,7 +281,7 @@ impl LdapStore {
                 let any: String =
                     chunk.iter().map(|d| format!("({member_attr}={})", escape(d.as_bytes()))).collect();
                 let filter = groups.narrowed(&format!("(|{any})"));
-                for entry in self.search(&groups.base, Scope::Subtree, &filter, &attrs, None).await? {
+                for entry in self.lookup(&groups.base, &filter, &attrs, None).await? {
                     if !visited.insert(dn::normalize(&entry.dn)) {
                         continue;
                     }

@@ -97,9 +97,10 @@ impl LdapStore {
             member_dns: &member_dns,
         };
         let compiled = cx.compile(&q.filter);
+        let narrowed = compiled.filter != "(objectClass=*)" && narrowed_by_id_or_name(&q.filter, layout);
         let filter = if compiled.filter == "(objectClass=*)" {
             layout.kind_filter.clone()
-        } else if narrowed_by_id_or_name(&q.filter, layout) {
+        } else if narrowed {
             layout.narrowed(&compiled.filter)
         } else {
             format!("(&{}{})", layout.kind_filter, compiled.filter)
@@ -127,8 +128,12 @@ impl LdapStore {
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
             if q.limit == 0 && q.after.is_none() {
                 // The total alone: no attribute read.
-                let entries =
-                    self.search(&layout.base, Scope::Subtree, &filter, &["1.1".to_owned()], None).await?;
+                let none = ["1.1".to_owned()];
+                let entries = if narrowed {
+                    self.lookup(&layout.base, &filter, &none, None).await?
+                } else {
+                    self.search(&layout.base, Scope::Subtree, &filter, &none, None).await?
+                };
                 return Ok(Page { total: entries.len() as u64, items: Vec::new(), keys: Vec::new() });
             }
             // The matches whole in one request, if they fit in a page (not tried for every
@@ -174,9 +179,12 @@ impl LdapStore {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
             let mut attrs = self.read_attrs(layout, with_members);
             attrs.extend(member_of.clone());
-            let entries = self
-                .search(&layout.base, Scope::Subtree, &filter, &attrs, Some(self.config.max_candidates))
-                .await?;
+            let bound = Some(self.config.max_candidates);
+            let entries = if narrowed {
+                self.lookup(&layout.base, &filter, &attrs, bound).await?
+            } else {
+                self.search(&layout.base, Scope::Subtree, &filter, &attrs, bound).await?
+            };
             let mut rows = Vec::with_capacity(entries.len());
             for e in &entries {
                 let d = self.decode(layout, e)?;

@@ -150,7 +150,7 @@ impl LdapStore {
         let Some(name) = claims.get_str(layout.name_claim) else { return Ok(()) };
         let filter = layout.narrowed(&format!("({}={})", entry.attribute, escape(name.as_bytes())));
         let attrs = vec![entry.attribute.clone()];
-        let found = self.search(&layout.base, ldap3::Scope::Subtree, &filter, &attrs, None).await?;
+        let found = self.lookup(&layout.base, &filter, &attrs, None).await?;
         let taken = found.iter().any(|e| {
             except_dn.is_none_or(|d| dn::normalize(d) != dn::normalize(&e.dn))
                 && e.text(&entry.attribute).is_some_and(|v| v.to_lowercase() == name.to_lowercase())
@@ -499,7 +499,7 @@ impl LdapStore {
         let filter = groups.narrowed(&format!("({attr}={})", escape(member_dn.as_bytes())));
         let attrs = vec![attr.clone()];
         let op = self.op(groups, None, &[]);
-        for group in self.search(&groups.base, ldap3::Scope::Subtree, &filter, &attrs, None).await? {
+        for group in self.lookup(&groups.base, &filter, &attrs, None).await? {
             let value = group
                 .values(attr)
                 .iter()

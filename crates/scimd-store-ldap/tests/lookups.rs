@@ -312,3 +312,83 @@ async fn queries_over_more_than_a_page_answer_as_with_one() {
     assert_eq!(total, 3);
     assert!((2..=4).contains(&n), "{n} searches");
 }
+
+/// A lookup by name (a filter an index narrows, here an `or` of `userName eq`) is one request
+/// without paging; where the directory's own size limit cuts that reply short (a limit set for
+/// the store's bind DN alone), the store pages through the matches rather than answer with
+/// part of them. Past `max_candidates` matches, such a lookup is refused, as any query that
+/// examines candidates in memory.
+#[tokio::test]
+async fn a_lookup_cut_short_by_the_directory_pages_through_the_rest() {
+    let s = server();
+    let t = tree(&s, "cut").await;
+    let store = connect(config(&s, &t)).await;
+    let names = ["cut0", "cut1", "cut2", "cut3"];
+    for n in names {
+        store.create(new(ResourceKind::User, person(n), vec![])).await.unwrap();
+    }
+    let any_of = |names: &[&str]| StoreQuery {
+        filter: ClaimFilter::Or(names.iter().map(|n| compare(USER_NAME, CompareOp::Eq, n)).collect()),
+        ..by_name("")
+    };
+
+    // A bind DN that the directory answers with at most 2 entries per request, and as many as
+    // it asks for across pages (slapd.conf(5) `limits`).
+    let reader = format!("uid=reader,{}", t.dn);
+    let mut admin = plain(&s).await;
+    admin
+        .add(
+            &reader,
+            vec![
+                ("objectClass", HashSet::from(["inetOrgPerson"])),
+                ("uid", HashSet::from(["reader"])),
+                ("cn", HashSet::from(["reader"])),
+                ("sn", HashSet::from(["reader"])),
+                ("userPassword", HashSet::from(["reader-secret"])),
+            ],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let (conn, mut config_admin) = ldap3::LdapConnAsync::new(&s.url).await.unwrap();
+    ldap3::drive!(conn);
+    config_admin.simple_bind("cn=admin,cn=config", &s.password).await.unwrap().success().unwrap();
+    let limit =
+        format!("dn.exact=\"{reader}\" size.soft=2 size.hard=2 size.pr=unlimited size.prtotal=unlimited");
+    config_admin
+        .modify(
+            "olcDatabase={1}mdb,cn=config",
+            vec![ldap3::Mod::Add("olcLimits", HashSet::from([limit.as_str()]))],
+        )
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
+    let mut limited = config(&s, &t);
+    limited.bind_dn = reader.clone();
+    limited.bind_secret = "reader-secret".into();
+    limited.page_size = 2;
+    let limited = connect(limited).await;
+
+    let before = limited.searches_sent();
+    let page = limited.query(&any_of(&names)).await.unwrap();
+    let mut got: Vec<String> =
+        page.items.iter().map(|r| r.claims.get_str(USER_NAME).unwrap().to_owned()).collect();
+    got.sort();
+    assert_eq!((page.total, got), (4, names.map(str::to_owned).to_vec()));
+    assert_eq!(limited.searches_sent() - before, 2, "the request the directory cut, then the paged search");
+    // Within the directory's limit: one request.
+    let before = limited.searches_sent();
+    assert_eq!(limited.query(&any_of(&names[..2])).await.unwrap().total, 2);
+    assert_eq!(limited.searches_sent() - before, 1);
+
+    let mut bounded = config(&s, &t);
+    bounded.max_candidates = 3;
+    let bounded = connect(bounded).await;
+    match bounded.query(&any_of(&names)).await {
+        Err(scimd_store::StoreError::TooMany { limit }) => assert_eq!(limit, 3),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(bounded.query(&any_of(&names[..3])).await.unwrap().total, 3);
+}
