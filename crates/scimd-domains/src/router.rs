@@ -143,8 +143,9 @@ impl Domains {
     }
 }
 
-/// Where the router last found an id: saves probing the domains in turn. Bounded; forgotten
-/// whole when full or when the domains change.
+/// Where the router last found an id of a secondary domain: saves probing the domains in turn.
+/// PRIMARY's ids are not noted: PRIMARY is asked first when no home is known, and most ids are
+/// its. Bounded; forgotten whole when full or when the domains change.
 struct Homes {
     map: Mutex<HashMap<String, String>>,
 }
@@ -156,6 +157,9 @@ impl Homes {
         self.map.lock().ok()?.get(id).cloned()
     }
     fn put(&self, id: &str, domain: &str) {
+        if domain.eq_ignore_ascii_case(PRIMARY) {
+            return;
+        }
         if let Ok(mut map) = self.map.lock() {
             if map.len() >= HOMES_LIMIT {
                 map.clear();
@@ -354,7 +358,7 @@ impl Router {
         q: &StoreQuery,
         with_memberships: bool,
     ) -> StoreResult<(Page, Option<(usize, Vec<Vec<Membership>>)>)> {
-        let candidates: Vec<usize> = match pinned(d, q.kind, &q.filter) {
+        let candidates: Vec<usize> = match pinned(&|name| d.route(name).0, q.kind, &q.filter) {
             Some(i) => vec![i],
             None => (0..d.count()).collect(),
         };
@@ -463,26 +467,31 @@ impl Router {
     }
 }
 
-/// The domain a filter pins: an equality or a start on the name claim whose value is qualified
-/// with a secondary domain (`userName eq "LDAP/kim"`, `userName sw "LDAP/"`), alone or in an AND.
-fn pinned(d: &Domains, kind: ResourceKind, filter: &ClaimFilter) -> Option<usize> {
+/// The domain a filter pins, alone or in an AND: an equality on the name claim, in the domain
+/// its value routes to (`userName eq "LDAP/kim"` in LDAP; `userName eq "kim"`, the lookup before
+/// every create, in PRIMARY: no qualified name equals it), or a start of the name qualified
+/// with a secondary domain (`userName sw "LDAP/"`). Exactly where `names::for_domain` leaves
+/// the filter something to match (the test below holds the two together); `route` is
+/// the domain `Domains::route` gives a name.
+fn pinned(route: &dyn Fn(&str) -> usize, kind: ResourceKind, filter: &ClaimFilter) -> Option<usize> {
     let claim = name_claim(kind);
     match filter {
-        ClaimFilter::And(parts) => parts.iter().find_map(|p| pinned(d, kind, p)),
-        ClaimFilter::Eq { claim: c, value, .. } if c == claim => qualified(d, value),
+        ClaimFilter::And(parts) => parts.iter().find_map(|p| pinned(route, kind, p)),
+        ClaimFilter::Eq { claim: c, value, .. } if c == claim => Some(route(value)),
         ClaimFilter::Compare {
             path: ClaimPath::Claim { claim: c, sub: None },
-            op: CompareOp::Eq | CompareOp::Sw,
+            op: CompareOp::Eq,
             value: CompValue::Str(v),
             ..
-        } if c == claim => qualified(d, v),
+        } if c == claim => Some(route(v)),
+        ClaimFilter::Compare {
+            path: ClaimPath::Claim { claim: c, sub: None },
+            op: CompareOp::Sw,
+            value: CompValue::Str(v),
+            ..
+        } if c == claim => Some(route(v)).filter(|&i| i > 0),
         _ => None,
     }
-}
-
-fn qualified(d: &Domains, value: &str) -> Option<usize> {
-    let (i, _) = d.route(value);
-    (i > 0).then_some(i)
 }
 
 /// Whether the query sorts by the routed name (whose values a secondary domain keeps
@@ -853,5 +862,50 @@ mod tests {
     fn merged_positions_keep_the_domain() {
         assert_eq!(threshold(encode(10, 2), 2), 10);
         assert_eq!(crate::merge::DOMAINS, 64);
+    }
+
+    /// A filter pinned to a domain can match in no other: every other secondary domain's
+    /// rewrite of it (`names::for_domain`) never matches, so asking only the pinned domain
+    /// answers the same.
+    #[test]
+    fn a_pinned_domain_is_the_only_one_a_filter_can_match_in() {
+        let secondaries = ["LDAP", "PG"];
+        let route = |name: &str| names::split(name, &secondaries).map_or(0, |(i, _)| i + 1);
+        let name = |op: CompareOp, v: &str| ClaimFilter::Compare {
+            path: ClaimPath::Claim { claim: name_claim(ResourceKind::User).to_owned(), sub: None },
+            op,
+            value: CompValue::Str(v.to_owned()),
+            attr_type: scimd_core::schema::AttrType::String,
+            case_exact: false,
+        };
+        let title = ClaimFilter::Eq {
+            claim: "urn:scimd:claims:title".into(),
+            value: "boss".into(),
+            case_exact: false,
+        };
+        let values = ["kim", "LDAP/kim", "ldap/KIM", "PG/", "pg", "P", "other/kim", "", "LDAP", "a/LDAP/b"];
+        let mut filters = Vec::new();
+        for v in values {
+            for op in [CompareOp::Eq, CompareOp::Sw, CompareOp::Co, CompareOp::Ne] {
+                filters.push(name(op, v));
+                filters.push(ClaimFilter::And(vec![title.clone(), name(op, v)]));
+            }
+            filters.push(ClaimFilter::Eq {
+                claim: name_claim(ResourceKind::User).to_owned(),
+                value: v.to_owned(),
+                case_exact: false,
+            });
+        }
+        let mut pinned_to = [0; 3];
+        for f in &filters {
+            let Some(p) = pinned(&route, ResourceKind::User, f) else { continue };
+            pinned_to[p] += 1;
+            for (j, domain) in secondaries.iter().enumerate().map(|(j, d)| (j + 1, d)) {
+                let there = names::simplify(names::for_domain(f, ResourceKind::User, &format!("{domain}/")));
+                assert_eq!(names::is_never(&there), j != p, "{f:?} pinned to {p}, in {domain}: {there:?}");
+            }
+        }
+        // PRIMARY (an unqualified equality), LDAP and PG were each pinned by some filter.
+        assert!(pinned_to.iter().all(|&n| n > 0), "{pinned_to:?}");
     }
 }
