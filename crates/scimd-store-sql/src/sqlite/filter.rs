@@ -63,7 +63,7 @@ enum Scope {
 /// Compiles `filter` for resources of `kind` (the kind condition itself is the caller's).
 pub(crate) fn compile(kind: ResourceKind, filter: &ClaimFilter) -> StoreResult<Compiled> {
     let mut out = Compiled::default();
-    push(kind, filter, Scope::Top, &mut out)?;
+    push(kind, filter, Scope::Top, false, &mut out)?;
     Ok(out)
 }
 
@@ -113,12 +113,23 @@ fn column(c: Column) -> &'static str {
     }
 }
 
-fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compiled) -> StoreResult<()> {
+/// Pushes `filter`; `negated`: whether it stands under a NOT (an odd number of them) of the same
+/// WHERE clause. Every compiled condition is 0 or 1 there; elsewhere one may also be NULL where
+/// it would be 0, which a WHERE clause, AND and OR treat alike (Kleene's logic is monotone: a
+/// condition true with an unknown part is true whatever that part is), and which spares a
+/// folded column's range its per-row NULL test.
+fn push(
+    kind: ResourceKind,
+    filter: &ClaimFilter,
+    scope: Scope,
+    negated: bool,
+    out: &mut Compiled,
+) -> StoreResult<()> {
     // Filters on users' emails and family name, and on a group's member ids: from the tables
     // and columns that hold them folded, where those answer them.
     if scope == Scope::Top
         && let Some(c) = super::emails::compile(kind, filter)
-            .or_else(|| super::folded::compile_family_name(kind, filter))
+            .or_else(|| super::folded::compile_family_name(kind, filter, negated))
             .or_else(|| super::folded::compile_member_value(kind, filter))
     {
         out.append(c);
@@ -126,12 +137,12 @@ fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compil
     }
     match filter {
         ClaimFilter::All => out.sql.push('1'),
-        ClaimFilter::And(parts) => push_all(kind, parts, scope, " AND ", "1", out)?,
-        ClaimFilter::Or(parts) => push_all(kind, parts, scope, " OR ", "0", out)?,
+        ClaimFilter::And(parts) => push_all(kind, parts, scope, negated, " AND ", out)?,
+        ClaimFilter::Or(parts) => push_all(kind, parts, scope, negated, " OR ", out)?,
         ClaimFilter::Not(inner) => {
-            // Every compiled condition is 0 or 1, never NULL: NOT is exact.
+            // Every condition compiled under a NOT is 0 or 1, never NULL: NOT is exact.
             out.sql.push_str("NOT ");
-            push(kind, inner, scope, out)?;
+            push(kind, inner, scope, !negated, out)?;
         }
         ClaimFilter::Eq { claim, value, case_exact } => push_eq(kind, claim, value, *case_exact, out)?,
         ClaimFilter::Compare { path, op, value, attr_type, case_exact } => {
@@ -173,13 +184,14 @@ fn push(kind: ResourceKind, filter: &ClaimFilter, scope: Scope, out: &mut Compil
                          WHERE typeof(e.key) <> 'text' AND e.type = 'object' AND (",
                     );
                     out.params.push(text(json_path(claim)?));
-                    push(kind, filter, Scope::Element, out)?;
+                    // A WHERE clause of its own: EXISTS is 0 or 1 whatever its rows.
+                    push(kind, filter, Scope::Element, false, out)?;
                     out.sql.push_str("))");
                 }
                 Collection::Members => {
                     out.sql
                         .push_str("EXISTS (SELECT 1 FROM group_members AS m WHERE m.group_seq = r.seq AND (");
-                    push(kind, filter, Scope::Member, out)?;
+                    push(kind, filter, Scope::Member, false, out)?;
                     out.sql.push_str("))");
                 }
             }
@@ -192,12 +204,13 @@ fn push_all(
     kind: ResourceKind,
     parts: &[ClaimFilter],
     scope: Scope,
+    negated: bool,
     op: &str,
-    empty: &str,
     out: &mut Compiled,
 ) -> StoreResult<()> {
     if parts.is_empty() {
-        out.sql.push_str(empty);
+        // The empty AND is true, the empty OR false.
+        out.sql.push_str(if op == " AND " { "1" } else { "0" });
         return Ok(());
     }
     out.sql.push('(');
@@ -205,7 +218,7 @@ fn push_all(
         if i > 0 {
             out.sql.push_str(op);
         }
-        push(kind, part, scope, out)?;
+        push(kind, part, scope, negated, out)?;
     }
     out.sql.push(')');
     Ok(())
@@ -614,6 +627,30 @@ mod tests {
         let c = compile(ResourceKind::User, &f).unwrap();
         assert_eq!(c.sql, "((r.id = ? AND r.external_id = ?) OR 1 OR 0)");
         assert_eq!(c.params.len(), 2);
+    }
+
+    /// RFC 7644 §3.4.2.2 `not`: a user with no family name matches `not (name.familyName sw
+    /// "x")`, so under a NOT the folded column's range is 0, never NULL, there; elsewhere the
+    /// range alone is the condition (NULL and 0 leave a row out alike).
+    #[test]
+    fn a_family_name_range_tests_for_null_only_under_a_not() {
+        let sw = ClaimFilter::Compare {
+            path: ClaimPath::Claim { claim: scimd_claims::claims::FAMILY_NAME.into(), sub: None },
+            op: CompareOp::Sw,
+            value: CompValue::Str("Lov".into()),
+            attr_type: AttrType::String,
+            case_exact: false,
+        };
+        let top = compile(ResourceKind::User, &sw).unwrap();
+        assert_eq!(top.sql, "(r.family_name_ci >= ? AND r.family_name_ci < ? AND 1)");
+        assert_eq!(top.params, vec![text("lov"), text("low")]);
+        let not = ClaimFilter::Not(Box::new(ClaimFilter::And(vec![eq(USER_NAME, "kim", false), sw.clone()])));
+        let under = compile(ResourceKind::User, &not).unwrap();
+        assert!(under.sql.contains("r.family_name_ci IS NOT NULL"), "{}", under.sql);
+        // Two NOTs: positive again.
+        let twice =
+            compile(ResourceKind::User, &ClaimFilter::Not(Box::new(ClaimFilter::Not(Box::new(sw))))).unwrap();
+        assert!(!twice.sql.contains("IS NOT NULL"), "{}", twice.sql);
     }
 
     #[test]

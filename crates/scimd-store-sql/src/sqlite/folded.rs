@@ -19,7 +19,13 @@ use super::resource::fold_case;
 
 /// A filter on a user's `name.familyName` at the top of a filter, from its folded column; `None`
 /// for anything else (a caseExact comparison, another type), which the JSON compiler answers.
-pub(crate) fn compile_family_name(kind: ResourceKind, filter: &ClaimFilter) -> Option<Compiled> {
+/// `negated`: whether it stands under a NOT, where it must be 0 rather than NULL for a user with
+/// no family name (see `filter::push`); elsewhere `eq` and `sw` are the bare index condition.
+pub(crate) fn compile_family_name(
+    kind: ResourceKind,
+    filter: &ClaimFilter,
+    negated: bool,
+) -> Option<Compiled> {
     let ClaimFilter::Compare {
         path: ClaimPath::Claim { claim, sub: None },
         op,
@@ -35,17 +41,20 @@ pub(crate) fn compile_family_name(kind: ResourceKind, filter: &ClaimFilter) -> O
     }
     let column = "r.family_name_ci";
     let mut out = Compiled::default();
-    // `eq` and `sw` as conditions an index reads (a value, a range), exact as they stand; `IS
-    // NOT NULL` makes them 0, never NULL, where there is no family name (so NOT is exact).
+    // `eq` and `sw` as conditions an index reads (a value, a range), exact as they stand; under
+    // a NOT, `IS NOT NULL` makes them 0, never NULL, where there is no family name (so NOT is
+    // exact). Elsewhere it is left out: tested on every row of the range, it cost a count of
+    // 12,500 names a third of its time.
+    let guard = if negated { format!("{column} IS NOT NULL") } else { "1".to_owned() };
     match (op, value) {
         (CompareOp::Eq, CompValue::Str(s)) => {
-            out.sql.push_str(&format!("({column} = ? AND {column} IS NOT NULL)"));
+            out.sql.push_str(&format!("({column} = ? AND {guard})"));
             out.params.push(SqlValue::Text(fold_case(s)));
         }
         (CompareOp::Sw, CompValue::Str(prefix)) => {
             out.sql.push('(');
             prefix_range(column, &fold_case(prefix), &mut out);
-            out.sql.push_str(&format!("{column} IS NOT NULL)"));
+            out.sql.push_str(&format!("{guard})"));
         }
         _ => compare(column, *op, value, false, &mut out)?,
     }
@@ -89,7 +98,7 @@ pub(crate) fn compile_member_value(kind: ResourceKind, filter: &ClaimFilter) -> 
 /// how many rows that range holds decides the first page's plan (read.rs).
 pub(crate) fn reads_an_index_range(kind: ResourceKind, filter: &ClaimFilter) -> bool {
     matches!(filter, ClaimFilter::Compare { op: CompareOp::Eq | CompareOp::Sw, value: CompValue::Str(_), .. })
-        && compile_family_name(kind, filter).is_some()
+        && compile_family_name(kind, filter, false).is_some()
 }
 
 /// `column` within the range of the strings that start with `prefix` (folded), followed by ` AND
