@@ -97,8 +97,10 @@ impl LdapStore {
             member_dns: &member_dns,
         };
         let compiled = cx.compile(&q.filter);
-        let narrowed = compiled.filter != "(objectClass=*)" && narrowed_by_id_or_name(&q.filter, layout);
-        let filter = if compiled.filter == "(objectClass=*)" {
+        // Every entry of the kind; else whether index lookups find every match.
+        let every = compiled.filter == "(objectClass=*)";
+        let narrowed = !every && narrowed_by_id_or_name(&q.filter, layout);
+        let filter = if every {
             layout.kind_filter.clone()
         } else if narrowed {
             layout.narrowed(&compiled.filter)
@@ -128,17 +130,13 @@ impl LdapStore {
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
             if q.limit == 0 && q.after.is_none() {
                 // The total alone: no attribute read.
-                let none = ["1.1".to_owned()];
-                let entries = if narrowed {
-                    self.lookup(&layout.base, &filter, &none, None).await?
-                } else {
-                    self.search(&layout.base, Scope::Subtree, &filter, &none, None).await?
-                };
+                let entries =
+                    self.matches(narrowed, &layout.base, &filter, &["1.1".to_owned()], None).await?;
                 return Ok(Page { total: entries.len() as u64, items: Vec::new(), keys: Vec::new() });
             }
             // The matches whole in one request, if they fit in a page (not tried for every
             // entry of the kind, which rarely do).
-            let (probed, complete) = if compiled.filter == "(objectClass=*)" {
+            let (probed, complete) = if every {
                 (Vec::new(), false)
             } else {
                 let page_size = u64::from(self.config.page_size);
@@ -179,12 +177,9 @@ impl LdapStore {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
             let mut attrs = self.read_attrs(layout, with_members);
             attrs.extend(member_of.clone());
-            let bound = Some(self.config.max_candidates);
-            let entries = if narrowed {
-                self.lookup(&layout.base, &filter, &attrs, bound).await?
-            } else {
-                self.search(&layout.base, Scope::Subtree, &filter, &attrs, bound).await?
-            };
+            let entries = self
+                .matches(narrowed, &layout.base, &filter, &attrs, Some(self.config.max_candidates))
+                .await?;
             let mut rows = Vec::with_capacity(entries.len());
             for e in &entries {
                 let d = self.decode(layout, e)?;

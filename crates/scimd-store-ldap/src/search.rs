@@ -105,6 +105,23 @@ impl LdapStore {
         self.search(base, Scope::Subtree, filter, attrs, limit).await
     }
 
+    /// Every entry under `base` matching `filter`: a [`LdapStore::lookup`] where an index
+    /// narrows the filter (`narrowed`), else a (paged) [`LdapStore::search`] of the subtree.
+    pub(crate) async fn matches(
+        &self,
+        narrowed: bool,
+        base: &str,
+        filter: &str,
+        attrs: &[String],
+        limit: Option<u64>,
+    ) -> StoreResult<Vec<RawEntry>> {
+        if narrowed {
+            self.lookup(base, filter, attrs, limit).await
+        } else {
+            self.search(base, Scope::Subtree, filter, attrs, limit).await
+        }
+    }
+
     /// The entries under `base` matching `filter`, with `attrs`, if there are at most `limit`
     /// of them: one search request, and whether it returned every match (if not, the entries
     /// it did return, in the directory's order). A directory's own size limit below `limit`

@@ -137,8 +137,8 @@ fn push(
     }
     match filter {
         ClaimFilter::All => out.sql.push('1'),
-        ClaimFilter::And(parts) => push_all(kind, parts, scope, negated, " AND ", out)?,
-        ClaimFilter::Or(parts) => push_all(kind, parts, scope, negated, " OR ", out)?,
+        ClaimFilter::And(parts) => push_all(kind, parts, scope, negated, " AND ", "1", out)?,
+        ClaimFilter::Or(parts) => push_all(kind, parts, scope, negated, " OR ", "0", out)?,
         ClaimFilter::Not(inner) => {
             // Every condition compiled under a NOT is 0 or 1, never NULL: NOT is exact.
             out.sql.push_str("NOT ");
@@ -206,11 +206,11 @@ fn push_all(
     scope: Scope,
     negated: bool,
     op: &str,
+    empty: &str,
     out: &mut Compiled,
 ) -> StoreResult<()> {
     if parts.is_empty() {
-        // The empty AND is true, the empty OR false.
-        out.sql.push_str(if op == " AND " { "1" } else { "0" });
+        out.sql.push_str(empty);
         return Ok(());
     }
     out.sql.push('(');
