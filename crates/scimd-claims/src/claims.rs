@@ -210,12 +210,19 @@ impl Claims {
     }
 
     fn index(text: &str) -> Result<Vec<Place>, serde_json::Error> {
-        let Entries(mut entries) = serde_json::from_str(text)?;
+        let mut entries: Vec<(&str, &str)> = match crate::scan::object_members(text) {
+            Some(members) => members.into_iter().map(|(k, v)| (&text[k], &text[v])).collect(),
+            // Escapes, deep nesting or a fault: serde_json reads it (and names the fault).
+            None => {
+                let Entries(entries) = serde_json::from_str(text)?;
+                entries.into_iter().map(|(k, v)| (k, v.get())).collect()
+            }
+        };
         // Sorted by key (stored text usually is already); a key given twice keeps its last
         // value, as a parsed map does.
         if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
             entries.sort_by(|a, b| a.0.cmp(b.0));
-            let mut kept: Vec<(&str, &RawValue)> = Vec::with_capacity(entries.len());
+            let mut kept: Vec<(&str, &str)> = Vec::with_capacity(entries.len());
             for e in entries {
                 match kept.last_mut() {
                     Some(last) if last.0 == e.0 => *last = e,
@@ -230,11 +237,7 @@ impl Claims {
             start..start + s.len()
         };
         // As `Claims::insert`: null is no value.
-        Ok(entries
-            .into_iter()
-            .filter(|(_, v)| v.get() != "null")
-            .map(|(k, v)| (at(k), at(v.get())))
-            .collect())
+        Ok(entries.into_iter().filter(|(_, v)| *v != "null").map(|(k, v)| (at(k), at(v))).collect())
     }
 
     fn map(&self) -> &BTreeMap<String, Value> {

@@ -230,15 +230,19 @@ impl DialectMapping {
         attr: &str,
         sub: Option<&str>,
     ) -> Option<&str> {
-        let tail = match sub {
-            Some(s) => format!("{attr}.{s}"),
-            None => attr.to_string(),
+        // `schema:attr.sub`, built piece by piece (every filter and PATCH path asks this; a
+        // `format!` cost more than the lookup).
+        let claim = |schema: &str| {
+            let parts = [schema, ":", attr, if sub.is_some() { "." } else { "" }, sub.unwrap_or("")];
+            let mut uri = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+            parts.iter().for_each(|p| uri.push_str(p));
+            uri
         };
         match extension {
-            Some(uri) => self.local_claim(&format!("{uri}:{tail}")),
-            None => self
-                .local_claim(&format!("{}:{tail}", core_schema(kind)))
-                .or_else(|| self.local_claim(&format!("{CORE_SCHEMA}:{tail}"))),
+            Some(uri) => self.local_claim(&claim(uri)),
+            None => {
+                self.local_claim(&claim(core_schema(kind))).or_else(|| self.local_claim(&claim(CORE_SCHEMA)))
+            }
         }
     }
 

@@ -14,6 +14,7 @@ use crate::claims::{ClaimJson, Claims};
 use scimd_core::name::eq_ci;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Where each claim of a resource of one kind is written, in order.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +27,42 @@ pub(crate) struct Layout {
     /// costs a fraction of SipHash or of a byte-at-a-time hash on these keys (the mapping's
     /// claim names, not input: the table is fixed, a lookup cannot make it degrade).
     leaves: HashMap<String, usize, BuildHasherDefault<WordHash>>,
+    /// The masks of the top-level attributes hidden, worked out so far.
+    masks: Masks,
+}
+
+/// The attributes a writer hides, by the list of hidden attributes it was made for: a response
+/// under the default projection (the same few lists again and again) need not match every
+/// attribute of the layout against the list. At most [`Masks::LIMIT`] lists are kept (a client
+/// chooses `excludedAttributes`); past that, the cache starts over.
+#[derive(Debug, Default)]
+struct Masks(Mutex<Vec<(Hidden, Arc<[bool]>)>>);
+
+/// Top-level attributes, as (extension URI or `None`, name).
+type Hidden = Vec<(Option<String>, String)>;
+
+impl Masks {
+    const LIMIT: usize = 16;
+
+    fn get(&self, hidden: &[(Option<String>, String)]) -> Option<Arc<[bool]>> {
+        let masks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        masks.iter().find(|(h, _)| h.as_slice() == hidden).map(|(_, m)| Arc::clone(m))
+    }
+
+    fn put(&self, hidden: &[(Option<String>, String)], mask: Arc<[bool]>) {
+        let mut masks = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if masks.len() >= Self::LIMIT {
+            masks.clear();
+        }
+        masks.push((hidden.to_vec(), mask));
+    }
+}
+
+/// A copy of a layout works its masks out again.
+impl Clone for Masks {
+    fn clone(&self) -> Self {
+        Masks::default()
+    }
 }
 
 /// A multiplicative hash read eight bytes at a time (the mixing step of FxHash), with a final
@@ -143,7 +180,7 @@ impl Layout {
 #[derive(Debug)]
 pub struct ResourceWriter<'m> {
     layout: &'m Layout,
-    hidden: Vec<bool>,
+    hidden: Arc<[bool]>,
 }
 
 /// The values of one resource's claims, by leaf of the layout.
@@ -152,6 +189,9 @@ pub struct Values<'c>(Vec<Option<ClaimJson<'c>>>);
 impl<'m> ResourceWriter<'m> {
     /// `hidden`: the top-level attributes left out, as (extension URI or `None`, name).
     pub(crate) fn new(layout: &'m Layout, hidden: &[(Option<String>, String)]) -> Self {
+        if let Some(mask) = layout.masks.get(hidden) {
+            return ResourceWriter { layout, hidden: mask };
+        }
         let mut mask = vec![false; layout.slots];
         let mut mark = |ext: Option<&str>, nodes: &[Node]| {
             for node in nodes {
@@ -177,6 +217,8 @@ impl<'m> ResourceWriter<'m> {
                 }
             }
         }
+        let mask: Arc<[bool]> = mask.into();
+        layout.masks.put(hidden, Arc::clone(&mask));
         ResourceWriter { layout, hidden: mask }
     }
 

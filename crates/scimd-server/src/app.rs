@@ -99,16 +99,15 @@ pub type SharedState = Arc<AppState>;
 /// The whole HTTP surface: SCIM under the configured path, health checks, SCIM-error fallbacks.
 pub fn router(state: SharedState) -> Router {
     let scim_path = state.config.server.scim_path.trim_end_matches('/').to_string();
-    let scim = scim::routes()
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_credential))
-        .fallback(not_found);
+    let scim = scim::routes(&scim_path)
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_credential));
     let admin = admin::routes()
         .route_layer(middleware::from_fn_with_state(state.clone(), require_credential))
         .fallback(not_found);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
-        .nest(&scim_path, scim)
+        .merge(scim)
         .nest("/admin/v1", admin)
         .fallback(not_found)
         .with_state(state)

@@ -46,24 +46,32 @@ pub(crate) fn method_not_allowed(
     }
 }
 
-/// The SCIM routes, relative to the SCIM base path.
-pub fn routes() -> Router<SharedState> {
+/// The SCIM routes under `base`, the SCIM base path (`/scim/v2`, or empty for the root).
+///
+/// The routes carry the base themselves rather than being nested under it: a nested router
+/// strips the prefix from every request's URI and notes the nested path, which cost about 5%
+/// of a point read's instructions.
+pub fn routes(base: &str) -> Router<SharedState> {
+    let at = |path: &str| format!("{base}{path}");
     Router::new()
         .route(
-            "/ServiceProviderConfig",
+            &at("/ServiceProviderConfig"),
             get(discovery::service_provider_config).fallback(method_not_allowed("GET")),
         )
-        .route("/ResourceTypes", get(discovery::resource_types).fallback(method_not_allowed("GET")))
-        .route("/ResourceTypes/{name}", get(discovery::resource_type).fallback(method_not_allowed("GET")))
-        .route("/Schemas", get(discovery::schemas).fallback(method_not_allowed("GET")))
-        .route("/Schemas/{uri}", get(discovery::schema).fallback(method_not_allowed("GET")))
-        .route("/Users", resources::collection(ResourceKind::User))
-        .route("/Users/{id}", resources::item(ResourceKind::User))
-        .route("/Groups", resources::collection(ResourceKind::Group))
-        .route("/Groups/{id}", resources::item(ResourceKind::Group))
-        .route("/Me", any(me::me))
-        .route("/Bulk", post(bulk::bulk).fallback(method_not_allowed("POST")))
-        .route("/.search", search::route(&[ResourceKind::User, ResourceKind::Group]))
-        .route("/Users/.search", search::route(&[ResourceKind::User]))
-        .route("/Groups/.search", search::route(&[ResourceKind::Group]))
+        .route(&at("/ResourceTypes"), get(discovery::resource_types).fallback(method_not_allowed("GET")))
+        .route(
+            &at("/ResourceTypes/{name}"),
+            get(discovery::resource_type).fallback(method_not_allowed("GET")),
+        )
+        .route(&at("/Schemas"), get(discovery::schemas).fallback(method_not_allowed("GET")))
+        .route(&at("/Schemas/{uri}"), get(discovery::schema).fallback(method_not_allowed("GET")))
+        .route(&at("/Users"), resources::collection(ResourceKind::User))
+        .route(&at("/Users/{id}"), resources::item(ResourceKind::User))
+        .route(&at("/Groups"), resources::collection(ResourceKind::Group))
+        .route(&at("/Groups/{id}"), resources::item(ResourceKind::Group))
+        .route(&at("/Me"), any(me::me))
+        .route(&at("/Bulk"), post(bulk::bulk).fallback(method_not_allowed("POST")))
+        .route(&at("/.search"), search::route(&[ResourceKind::User, ResourceKind::Group]))
+        .route(&at("/Users/.search"), search::route(&[ResourceKind::User]))
+        .route(&at("/Groups/.search"), search::route(&[ResourceKind::Group]))
 }

@@ -81,8 +81,22 @@ impl<'a> Renderer<'a> {
 
 /// Appends `s` as a JSON string.
 fn string(out: &mut Vec<u8>, s: &str) {
-    // Writing a string to a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, s);
+    if plain(s) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Writing a string to a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    }
+}
+
+/// Whether `s` is written in a JSON string as it is: none of what serde_json escapes (control
+/// characters, `"` and `\`). Every byte is looked at, with no early exit, so that the loop
+/// runs on whole vectors: the ids, URIs and names a response writes are almost always plain.
+fn plain(s: &str) -> bool {
+    !s.bytes().fold(false, |escape, b| escape | (b < 0x20) | (b == b'"') | (b == b'\\'))
 }
 
 /// Appends `,"name":` and `s` as a JSON string (`name` needs no escaping).
@@ -103,7 +117,7 @@ fn string_of(out: &mut Vec<u8>, parts: &[&str]) {
     out.push(b'"');
     for part in parts {
         // What serde_json escapes: control characters, `"` and `\`.
-        if part.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        if plain(part) {
             out.extend_from_slice(part.as_bytes());
         } else {
             let quoted = serde_json::to_string(part).unwrap_or_default();
@@ -308,6 +322,20 @@ mod tests {
             let mut out = Vec::new();
             string_of(&mut out, &parts);
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&parts.concat()).unwrap());
+        }
+    }
+
+    /// A string is written as serde_json writes it, whether it is plain or needs escapes.
+    #[test]
+    fn a_string_is_written_as_serde_json_writes_it() {
+        let mut every_byte = String::new();
+        for c in (0u8..0x80).map(char::from).chain(['é', '\u{2028}', '😀']) {
+            every_byte.push(c);
+            for s in [every_byte.as_str(), &c.to_string(), "2f8e1c62-0d2a-4d5e-9b1f-3c4a5b6c7d8e"] {
+                let mut out = Vec::new();
+                string(&mut out, s);
+                assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(s).unwrap());
+            }
         }
     }
 

@@ -267,11 +267,16 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
     let renderers: Vec<render::Renderer<'_>> =
         parts.iter().map(|p| render::Renderer::new(state, &schemas, p.kind, &p.projection)).collect();
     let mut body = Vec::with_capacity(256 + page.len() * 2048);
-    body.extend_from_slice(b"{\"schemas\":[");
-    body.extend_from_slice(serde_json::to_string(LIST_RESPONSE_SCHEMA).unwrap_or_default().as_bytes());
-    body.extend_from_slice(format!("],\"totalResults\":{total},\"itemsPerPage\":{}", page.len()).as_bytes());
+    // The envelope, written piece by piece (a `format!` cost more than a point read's SQL).
+    body.extend_from_slice(b"{\"schemas\":[\"");
+    body.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
+    body.extend_from_slice(b"\"],\"totalResults\":");
+    body.extend_from_slice(total.to_string().as_bytes());
+    body.extend_from_slice(b",\"itemsPerPage\":");
+    body.extend_from_slice(page.len().to_string().as_bytes());
     if params.cursor.is_none() {
-        body.extend_from_slice(format!(",\"startIndex\":{start}").as_bytes());
+        body.extend_from_slice(b",\"startIndex\":");
+        body.extend_from_slice(start.to_string().as_bytes());
     }
     body.extend_from_slice(b",\"Resources\":[");
     for (n, (i, (stored, groups))) in page.into_iter().enumerate() {

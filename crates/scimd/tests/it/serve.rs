@@ -71,3 +71,29 @@ async fn serve_reads_the_config_file() {
     let ready = send(s.raw().get(format!("{}/readyz", s.root))).await;
     assert_eq!(ready.status, 200);
 }
+
+/// `server.scim_path` places every SCIM endpoint, the root included (RFC 7644 §3.13: the base
+/// URI is the service provider's choice); resources' locations carry it, and paths outside it
+/// are 404 SCIM errors.
+#[tokio::test]
+async fn the_scim_endpoints_live_under_the_configured_path() {
+    for (path, base) in [("/", ""), ("/api/scim/", "/api/scim")] {
+        let s = builder().env("SCIMD_SERVER_SCIM_PATH", path).start();
+        let root = s.base.strip_suffix(base).unwrap();
+        assert!(
+            root.starts_with("http://127.0.0.1:") && !root["http://".len()..].contains('/'),
+            "{}",
+            s.base
+        );
+        assert_eq!(s.get("/ServiceProviderConfig").await.status, 200, "{path}");
+        let user = s.create_user("kim").await;
+        let location = user["meta"]["location"].as_str().unwrap();
+        assert_eq!(location, format!("{}/Users/{}", s.base, user["id"].as_str().unwrap()));
+        assert_eq!(s.get(location).await.body["userName"], "kim");
+        if !base.is_empty() {
+            s.get(&format!("{root}/scim/v2/Users")).await.assert_error(404, None);
+        }
+        s.get(&format!("{root}/nowhere")).await.assert_error(404, None);
+        assert_eq!(send(s.raw().get(format!("{root}/healthz"))).await.status, 200);
+    }
+}
