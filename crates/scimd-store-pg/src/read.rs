@@ -11,7 +11,7 @@ use scimd_store::{
 use crate::error::{OpResult, corrupt, from_pg};
 use crate::filter::{KeyType, compile, compile_sort_key};
 use crate::resource::{
-    COLUMN_COUNT, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, columns, from_row,
+    COLUMN_COUNT, COLUMNS, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, from_row,
     kind_code, kind_from_code, members_from_row,
 };
 use crate::sql::{Param, Sql};
@@ -27,10 +27,10 @@ pub(crate) async fn get(
         format!(
             "SELECT {}, {MEMBER_ARRAY_COLUMNS} FROM resources AS x {MEMBER_ARRAYS_SQL} \
              WHERE x.id = $1 AND x.kind = $2",
-            columns("x")
+            COLUMNS
         )
     } else {
-        format!("SELECT {} FROM resources AS x WHERE x.id = $1 AND x.kind = $2", columns("x"))
+        format!("SELECT {} FROM resources AS x WHERE x.id = $1 AND x.kind = $2", COLUMNS)
     };
     let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
     let Some(row) = client.query_opt(&stmt, &[&id, &kind_code(kind)]).await.map_err(from_pg)? else {
@@ -57,7 +57,7 @@ pub(crate) async fn members_slice(
          LEFT JOIN LATERAL (SELECT member_id, kind, display, domain, pos FROM members \
            WHERE group_seq = x.seq AND pos > $2 ORDER BY pos LIMIT $3) AS m ON true \
          WHERE x.id = $1 AND x.kind = 2 ORDER BY m.pos",
-        columns("x")
+        COLUMNS
     );
     let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;
     // One more than asked: whether members follow.
@@ -96,14 +96,51 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     let mut sql = Sql::default();
     let filter = compile(query.kind, &query.filter, &mut sql)?;
     // The kind is a literal (ours, never input), so that the partial indexes apply.
-    let matches = format!("FROM resources AS r WHERE r.kind = {} AND {filter}", kind_code(query.kind));
+    let kind = kind_code(query.kind);
     if query.limit == 0 {
-        sql.text = format!("SELECT count(*) {matches}");
+        sql.text = format!("SELECT count(*) FROM resources AS r WHERE r.kind = {kind} AND {filter}");
         return Ok((sql, None));
     }
     // LIMIT and OFFSET are integers of ours, written into the statement.
     let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
     let offset = if query.by_keyset() { 0 } else { i64::try_from(query.offset).unwrap_or(i64::MAX) };
+    let (member_columns, member_join) = if query.with_members && query.kind == ResourceKind::Group {
+        (MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL)
+    } else {
+        ("", "")
+    };
+    let member_comma = if member_columns.is_empty() { "" } else { ", " };
+    // Whether each resource belongs to any group: most belong to none, and their page needs
+    // no second statement.
+    let in_groups =
+        if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
+    if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
+        // The first page in creation order (the lookup before a create, `userName eq "..."`):
+        // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
+        // match; a full one is counted by a second statement. Built piece by piece: with
+        // `format!` the text of this statement cost more than its row's decoding.
+        let (kind, limit) = (kind.to_string(), limit.to_string());
+        let parts = [
+            "SELECT NULL::bigint, NULL::text, ",
+            COLUMNS,
+            member_comma,
+            member_columns,
+            in_groups,
+            " FROM (SELECT r.* FROM resources AS r WHERE r.kind = ",
+            &kind,
+            " AND ",
+            &filter,
+            " ORDER BY r.seq LIMIT ",
+            &limit,
+            ") AS x ",
+            member_join,
+            " ORDER BY x.seq",
+        ];
+        sql.text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        parts.iter().for_each(|p| sql.text.push_str(p));
+        return Ok((sql, None));
+    }
+    let matches = format!("FROM resources AS r WHERE r.kind = {kind} AND {filter}");
     // A page deep in a listing is rarely asked for twice (keyset positions are parameters).
     sql.once = offset > 0;
     // A backward page (RFC 9865 `previousCursor`) reads the query's order reversed, back from
@@ -155,33 +192,13 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
             )
         }
     };
-    let (member_columns, member_join) = if query.with_members && query.kind == ResourceKind::Group {
-        (format!(", {MEMBER_ARRAY_COLUMNS}"), MEMBER_ARRAYS_SQL)
-    } else {
-        (String::new(), "")
-    };
-    // Whether each resource belongs to any group: most belong to none, and their page needs
-    // no second statement.
-    let in_groups =
-        if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
-    if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
-        // The first page in creation order (the lookup before a create, `userName eq "..."`):
-        // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
-        // match; a full one is counted by a second statement.
-        sql.text = format!(
-            "SELECT NULL::bigint, NULL::text, {}{member_columns}{in_groups} \
-             FROM (SELECT r.* {matches} ORDER BY r.seq LIMIT {limit}) AS x {member_join} ORDER BY x.seq",
-            columns("x")
-        );
-        return Ok((sql, None));
-    }
     sql.text = format!(
-        "SELECT c.total, p.k::text, {}{member_columns}{in_groups} \
+        "SELECT c.total, p.k::text, {}{member_comma}{member_columns}{in_groups} \
          FROM (SELECT count(*) AS total {matches}) AS c \
          LEFT JOIN ({page}) AS p ON true \
          LEFT JOIN resources AS x ON x.seq = p.seq {member_join} \
          ORDER BY {order}",
-        columns("x")
+        COLUMNS
     );
     Ok((sql, key_type))
 }
@@ -404,7 +421,7 @@ pub(crate) async fn get_with_memberships(
     let sql = format!(
         "SELECT {}, gm.ids, gm.displays, gm.directs FROM resources AS x \
          LEFT JOIN LATERAL ({}) AS gm ON true WHERE x.id = $1 AND x.kind = $2",
-        columns("x"),
+        COLUMNS,
         groups_of("x")
     );
     let stmt = client.prepare_cached(&sql).await.map_err(from_pg)?;

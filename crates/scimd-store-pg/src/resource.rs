@@ -15,15 +15,11 @@ use crate::error::{OpError, OpResult, corrupt, from_pg};
 
 pub(crate) use scimd_claims::claims::EMAILS;
 
-/// The columns [`from_row`] reads first, in its order, of a `resources` row named `alias`.
-pub(crate) fn columns(alias: &str) -> String {
-    format!(
-        "{alias}.seq, {alias}.id, {alias}.kind, {alias}.created, {alias}.last_modified, {alias}.version, \
-         {alias}.claims"
-    )
-}
+/// The columns [`from_row`] reads first, in its order, of the `resources` row named `x` (every
+/// statement names it so: the list is a constant, not text built for each statement).
+pub(crate) const COLUMNS: &str = "x.seq, x.id, x.kind, x.created, x.last_modified, x.version, x.claims";
 
-/// How many columns [`columns`] names.
+/// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 7;
 
 /// The stored code of a kind.
