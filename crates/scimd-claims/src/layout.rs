@@ -27,7 +27,7 @@ pub(crate) struct Layout {
     /// costs a fraction of SipHash or of a byte-at-a-time hash on these keys (the mapping's
     /// claim names, not input: the table is fixed, a lookup cannot make it degrade).
     leaves: HashMap<String, usize, BuildHasherDefault<WordHash>>,
-    /// The masks of the top-level attributes hidden, worked out so far.
+    /// A cache of the masks of the top-level attributes hidden, worked out so far.
     masks: Masks,
 }
 
@@ -389,6 +389,35 @@ mod tests {
         assert_eq!(v["name"]["givenName"], "Barbara");
         let w = mapping.writer(ResourceKind::User, &hidden);
         assert_eq!(w.extensions(&w.values(&claims)).count(), 0);
+    }
+
+    /// A writer's mask comes from a cache of the lists of hidden attributes seen: asked again,
+    /// and after more lists than the cache keeps, each list hides what it hid the first time.
+    #[test]
+    fn a_cached_mask_hides_what_it_hid_when_worked_out() {
+        let mapping = DialectMapping::builtin().unwrap();
+        let claims = user_claims();
+        let names = ["userName", "name", "emails", "active", "externalId", "title", "nickName", "locale"];
+        let lists: Vec<Vec<(Option<String>, String)>> = (0..40)
+            .map(|i: usize| {
+                names
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| i & (1 << (b % 5)) != 0)
+                    .map(|(_, n)| (None, n.to_string()))
+                    .collect()
+            })
+            .collect();
+        let first: Vec<Value> = lists.iter().map(|h| written(&mapping, &claims, h)).collect();
+        for _ in 0..2 {
+            for (h, want) in lists.iter().zip(&first) {
+                assert_eq!(&written(&mapping, &claims, h), want, "{h:?}");
+                for (_, n) in h {
+                    assert!(want.get(n.as_str()).is_none(), "{n} shown though hidden");
+                }
+            }
+        }
+        assert_eq!(first[0], written(&DialectMapping::builtin().unwrap(), &claims, &[]));
     }
 
     /// Stored text is copied as it is (PostgreSQL's jsonb text has spaces; keys in any order).
