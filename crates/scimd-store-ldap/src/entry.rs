@@ -20,8 +20,6 @@
 //! ([`StoreError::Unmapped`] naming `<claim>.<type>` or `<claim>.<sub>`). The password claim (an
 //! argon2id PHC string) is written as `{ARGON2}<phc>` and never read back.
 
-use std::collections::HashMap;
-
 use base64ct::{Base64, Encoding as _};
 use ldap3::asn1::StructureTag;
 use scimd_claims::claims::{GROUP_DISPLAY_NAME, ID, PASSWORD, USER_NAME};
@@ -44,16 +42,23 @@ pub const VERSION: &str = "urn:scimd:claims:version";
 /// The claims the directory keeps itself: never written from claims.
 const OWN: [&str; 4] = [ID, CREATED, LAST_MODIFIED, VERSION];
 
-/// An entry as the directory returned it: its DN and its attributes by lower-cased name.
+/// An entry as the directory returned it: its DN and its attributes.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RawEntry {
     pub(crate) dn: String,
-    pub(crate) attrs: HashMap<String, Vec<Vec<u8>>>,
+    /// Each attribute as the directory named it, with its values, once (an entry has a few
+    /// dozen at most: a scan without allocation finds one sooner than a map lookup that lower-
+    /// cases and hashes the name; each read of an entry asks for every mapped attribute).
+    attrs: Vec<(String, Vec<Vec<u8>>)>,
 }
 
 impl RawEntry {
+    /// The values of `attribute` (its name compared without regard to case, RFC 4512 §2.5).
     pub(crate) fn values(&self, attribute: &str) -> &[Vec<u8>] {
-        self.attrs.get(&attribute.to_ascii_lowercase()).map_or(&[], Vec::as_slice)
+        self.attrs
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(attribute))
+            .map_or(&[], |(_, v)| v.as_slice())
     }
     pub(crate) fn first(&self, attribute: &str) -> Option<&[u8]> {
         self.values(attribute).first().map(Vec::as_slice)
@@ -68,17 +73,21 @@ impl RawEntry {
 pub(crate) fn parse_entry(tag: StructureTag) -> Option<RawEntry> {
     let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
     let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
-    let mut attrs: HashMap<String, Vec<Vec<u8>>> = HashMap::new();
-    for attribute in parts.next()?.expect_constructed()? {
+    let attributes = parts.next()?.expect_constructed()?;
+    let mut attrs: Vec<(String, Vec<Vec<u8>>)> = Vec::with_capacity(attributes.len());
+    for attribute in attributes {
         let mut a = attribute.expect_constructed()?.into_iter();
         let name = String::from_utf8(a.next()?.expect_primitive()?).ok()?;
-        let values = a
-            .next()?
-            .expect_constructed()?
-            .into_iter()
-            .map(StructureTag::expect_primitive)
-            .collect::<Option<Vec<_>>>()?;
-        attrs.entry(name.to_ascii_lowercase()).or_default().extend(values);
+        let values = a.next()?.expect_constructed()?.into_iter().map(StructureTag::expect_primitive);
+        // A directory names each attribute once; should one come twice, its values join.
+        match attrs.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+            Some((_, all)) => {
+                for v in values {
+                    all.push(v?);
+                }
+            }
+            None => attrs.push((name, values.collect::<Option<Vec<_>>>()?)),
+        }
     }
     Some(RawEntry { dn, attrs })
 }
@@ -645,14 +654,18 @@ pub(crate) fn format_guid(b: &[u8]) -> Option<String> {
 
 /// The 16 bytes of a UUID's text (8-4-4-4-12 hex digits, either case).
 pub(crate) fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
-    let groups: Vec<&str> = text.split('-').collect();
-    if groups.iter().map(|g| g.len()).collect::<Vec<_>>() != [8, 4, 4, 4, 12] {
+    // 8-4-4-4-12 hex digits; read on every entry (its creation order), so without allocating.
+    const DASHES: [usize; 4] = [8, 13, 18, 23];
+    let b = text.as_bytes();
+    if b.len() != 36 || DASHES.iter().any(|&i| b[i] != b'-') {
         return None;
     }
-    let hex: String = groups.concat();
+    let mut digits =
+        b.iter().enumerate().filter(|(i, _)| !DASHES.contains(i)).map(|(_, &c)| char::from(c).to_digit(16));
     let mut out = [0u8; 16];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for byte in &mut out {
+        let (high, low) = (digits.next()??, digits.next()??);
+        *byte = u8::try_from(high * 16 + low).ok()?;
     }
     Some(out)
 }
@@ -720,5 +733,19 @@ mod tests {
         let b = uuid_v1_time("e087879c-7b89-1041-942c-c101d54e9bf8").unwrap();
         assert!(a < b);
         assert!(uuid_v1_time("e087879c-7b89-4041-942c-c101d54e9bf8").is_none());
+        // Upper-case digits read as lower-case ones; anything but 8-4-4-4-12 hex digits is refused.
+        assert_eq!(uuid_bytes("12345678-1234-5678-9ABC-DEF001020304"), uuid_bytes(&text));
+        for bad in [
+            "",
+            "12345678123456789abcdef001020304",
+            "12345678-1234-5678-9abc-def00102030",
+            "12345678-1234-5678-9abc-def0010203045",
+            "1234567-81234-5678-9abc-def001020304",
+            "12345678-1234-5678-9abc-def00102030g",
+            "+2345678-1234-5678-9abc-def001020304",
+            "12345678-1234-5678-9abc-def00102030\u{e9}",
+        ] {
+            assert_eq!(uuid_bytes(bad), None, "{bad}");
+        }
     }
 }
