@@ -230,13 +230,10 @@ impl DialectMapping {
         attr: &str,
         sub: Option<&str>,
     ) -> Option<&str> {
-        // `schema:attr.sub`, built piece by piece (every filter and PATCH path asks this; a
+        // `schema:attr.sub`, concatenated (every filter and PATCH path asks this; a
         // `format!` cost more than the lookup).
         let claim = |schema: &str| {
-            let parts = [schema, ":", attr, if sub.is_some() { "." } else { "" }, sub.unwrap_or("")];
-            let mut uri = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-            parts.iter().for_each(|p| uri.push_str(p));
-            uri
+            [schema, ":", attr, if sub.is_some() { "." } else { "" }, sub.unwrap_or("")].concat()
         };
         match extension {
             Some(uri) => self.local_claim(&claim(uri)),

@@ -96,9 +96,13 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     let mut sql = Sql::default();
     let filter = compile(query.kind, &query.filter, &mut sql)?;
     // The kind is a literal (ours, never input), so that the partial indexes apply.
-    let kind = kind_code(query.kind);
+    // Built with `concat`, as the first page below: `format!` cost more here than the lookup's
+    // row decoding.
+    let matches =
+        ["FROM resources AS r WHERE r.kind = ", &kind_code(query.kind).to_string(), " AND ", &filter]
+            .concat();
     if query.limit == 0 {
-        sql.text = format!("SELECT count(*) FROM resources AS r WHERE r.kind = {kind} AND {filter}");
+        sql.text = format!("SELECT count(*) {matches}");
         return Ok((sql, None));
     }
     // LIMIT and OFFSET are integers of ours, written into the statement.
@@ -117,30 +121,24 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
         // The first page in creation order (the lookup before a create, `userName eq "..."`):
         // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
-        // match; a full one is counted by a second statement. Built piece by piece: with
-        // `format!` the text of this statement cost more than its row's decoding.
-        let (kind, limit) = (kind.to_string(), limit.to_string());
-        let parts = [
+        // match; a full one is counted by a second statement.
+        sql.text = [
             "SELECT NULL::bigint, NULL::text, ",
             COLUMNS,
             member_comma,
             member_columns,
             in_groups,
-            " FROM (SELECT r.* FROM resources AS r WHERE r.kind = ",
-            &kind,
-            " AND ",
-            &filter,
+            " FROM (SELECT r.* ",
+            &matches,
             " ORDER BY r.seq LIMIT ",
-            &limit,
+            &limit.to_string(),
             ") AS x ",
             member_join,
             " ORDER BY x.seq",
-        ];
-        sql.text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-        parts.iter().for_each(|p| sql.text.push_str(p));
+        ]
+        .concat();
         return Ok((sql, None));
     }
-    let matches = format!("FROM resources AS r WHERE r.kind = {kind} AND {filter}");
     // A page deep in a listing is rarely asked for twice (keyset positions are parameters).
     sql.once = offset > 0;
     // A backward page (RFC 9865 `previousCursor`) reads the query's order reversed, back from

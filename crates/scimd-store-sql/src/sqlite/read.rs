@@ -134,11 +134,11 @@ fn member_of_row(row: &rusqlite::Row<'_>) -> StoreResult<Member> {
 /// The first page of a filter in creation order: one scan, of the filter's index where it has
 /// one (`extra`: more columns of the row `r`).
 fn first_page_sql(kind: i64, filter_sql: &str, extra: &str, limit: i64, in_order: bool) -> String {
-    // Built piece by piece: `format!` cost about 1,500 instructions here, for the lookup that
+    // Concatenated: `format!` cost about 1,500 instructions here, for the lookup that
     // precedes every create.
     let scan = if in_order { " INDEXED BY resources_kind_seq" } else { "" };
     let (kind, limit) = (kind.to_string(), limit.to_string());
-    let parts = [
+    [
         "SELECT ",
         COLUMNS,
         extra,
@@ -150,12 +150,8 @@ fn first_page_sql(kind: i64, filter_sql: &str, extra: &str, limit: i64, in_order
         filter_sql,
         " ORDER BY r.seq LIMIT ",
         &limit,
-    ];
-    let mut sql = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        sql.push_str(part);
-    }
-    sql
+    ]
+    .concat()
 }
 
 /// The SQL of [`in_groups`] for the row `$alias`.
