@@ -72,6 +72,10 @@ pub struct LdapConfig {
     /// Connections kept open to the directory.
     #[serde(default = "default_pool_size")]
     pub pool_size: usize,
+    /// Connections for searches, opened as searches need them: each carries one search at a
+    /// time, so this many searches run at once.
+    #[serde(default = "default_read_connections")]
+    pub read_connections: usize,
     /// How long one LDAP operation (or one reply of a search) may take, in milliseconds; also
     /// the connect timeout.
     #[serde(default = "default_timeout_ms")]
@@ -112,6 +116,9 @@ fn default_member_of() -> String {
 fn default_pool_size() -> usize {
     4
 }
+fn default_read_connections() -> usize {
+    16
+}
 fn default_timeout_ms() -> u64 {
     10_000
 }
@@ -148,6 +155,7 @@ impl LdapConfig {
             group_filter: None,
             sequence_attribute: None,
             pool_size: default_pool_size(),
+            read_connections: default_read_connections(),
             operation_timeout_ms: default_timeout_ms(),
             max_candidates: default_max_candidates(),
             page_size: default_page_size(),
@@ -188,6 +196,7 @@ impl std::fmt::Debug for LdapConfig {
             .field("group_object_classes", &self.group_object_classes)
             .field("member_attribute", &self.member_attribute)
             .field("pool_size", &self.pool_size)
+            .field("read_connections", &self.read_connections)
             .field("start_tls", &self.start_tls)
             .finish_non_exhaustive()
     }

@@ -21,7 +21,6 @@
 //! argon2id PHC string) is written as `{ARGON2}<phc>` and never read back.
 
 use base64ct::{Base64, Encoding as _};
-use ldap3::asn1::StructureTag;
 use scimd_claims::claims::{GROUP_DISPLAY_NAME, ID, PASSWORD, USER_NAME};
 use scimd_claims::eval::parse_instant;
 use scimd_store::{AttributeMap, Claims, MappedClaim, ResourceKind, StoreError, StoreResult, ValueKind};
@@ -31,6 +30,7 @@ use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
 use crate::config::LdapConfig;
 use crate::schema::{DirSchema, Syntax};
+use crate::wire::{Malformed, Reader, tags};
 
 /// The local claim of `meta.created`.
 pub const CREATED: &str = "urn:scimd:claims:created";
@@ -68,28 +68,38 @@ impl RawEntry {
     }
 }
 
-/// A `SearchResultEntry` (RFC 4511 §4.5.2), also the value of a post-read control (RFC 4527).
-/// `None` if it is not one.
-pub(crate) fn parse_entry(tag: StructureTag) -> Option<RawEntry> {
-    let mut parts = tag.match_id(4)?.expect_constructed()?.into_iter();
-    let dn = String::from_utf8(parts.next()?.expect_primitive()?).ok()?;
-    let attributes = parts.next()?.expect_constructed()?;
-    let mut attrs: Vec<(String, Vec<Vec<u8>>)> = Vec::with_capacity(attributes.len());
-    for attribute in attributes {
-        let mut a = attribute.expect_constructed()?.into_iter();
-        let name = String::from_utf8(a.next()?.expect_primitive()?).ok()?;
-        let values = a.next()?.expect_constructed()?.into_iter().map(StructureTag::expect_primitive);
+/// The content of a `SearchResultEntry` (RFC 4511 §4.5.2). A post-read control's value (RFC
+/// 4527) is a whole one: [`parse_entry_element`].
+pub(crate) fn parse_entry(content: &[u8]) -> Result<RawEntry, Malformed> {
+    let mut r = Reader::new(content);
+    let dn = String::from_utf8(r.expect(tags::OCTET_STRING)?.to_vec()).map_err(|_| Malformed)?;
+    let mut list = r.enter(tags::SEQUENCE)?;
+    let mut attrs: Vec<(String, Vec<Vec<u8>>)> = Vec::with_capacity(16);
+    while !list.is_empty() {
+        let mut a = list.enter(tags::SEQUENCE)?;
+        let name = std::str::from_utf8(a.expect(tags::OCTET_STRING)?).map_err(|_| Malformed)?;
+        let mut values = a.enter(tags::SET)?;
         // A directory names each attribute once; should one come twice, its values join.
-        match attrs.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
-            Some((_, all)) => {
-                for v in values {
-                    all.push(v?);
-                }
+        let at = match attrs.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some(i) => i,
+            None => {
+                attrs.push((name.to_owned(), Vec::new()));
+                attrs.len() - 1
             }
-            None => attrs.push((name, values.collect::<Option<Vec<_>>>()?)),
+        };
+        while !values.is_empty() {
+            let v = values.expect(tags::OCTET_STRING)?.to_vec();
+            if let Some((_, all)) = attrs.get_mut(at) {
+                all.push(v);
+            }
         }
     }
-    Some(RawEntry { dn, attrs })
+    Ok(RawEntry { dn, attrs })
+}
+
+/// A whole `SearchResultEntry` element (the value of a post-read control, RFC 4527 §3.2).
+pub(crate) fn parse_entry_element(bytes: &[u8]) -> Result<RawEntry, Malformed> {
+    parse_entry(Reader::new(bytes).expect(tags::SEARCH_RESULT_ENTRY)?)
 }
 
 /// How one resource kind is laid out in the directory.
@@ -111,6 +121,10 @@ pub(crate) struct Layout {
     pub(crate) password_attr: Option<String>,
     /// Every attribute a read asks for.
     pub(crate) read_attrs: Vec<String>,
+    /// The attributes of a read, worked out once: `[with_members as usize | with_member_of
+    /// as usize << 1]`, without the member attribute (groups) unless `with_members`, with the
+    /// directory's memberOf if `with_member_of`.
+    pub(crate) reads: [Vec<String>; 4],
 }
 
 impl Layout {
@@ -183,6 +197,10 @@ impl Layout {
             Some(f) => format!("({f})"),
             None => format!("(objectClass={})", crate::filter::escape(first_class.as_bytes())),
         };
+        if let Err(e) = crate::wire::check_filter(&kind_filter) {
+            let setting = if kind == ResourceKind::User { "user_filter" } else { "group_filter" };
+            return Err(StoreError::Rejected(format!("domain {domain}: {setting} {kind_filter} is {e}")));
+        }
         let mut read_attrs: Vec<String> = Vec::new();
         let mut want = |a: &str| {
             if !read_attrs.iter().any(|r| r.eq_ignore_ascii_case(a)) {
@@ -215,6 +233,22 @@ impl Layout {
             version_attr,
             seq_attr: config.sequence_attribute.clone(),
             password_attr: map.of_claim(PASSWORD).map(|e| e.attribute.clone()),
+            reads: std::array::from_fn(|i| {
+                let (with_members, with_member_of) = (i & 1 == 1, i & 2 == 2);
+                let mut attrs: Vec<String> = read_attrs
+                    .iter()
+                    .filter(|a| {
+                        with_members
+                            || kind != ResourceKind::Group
+                            || !a.eq_ignore_ascii_case(&config.member_attribute)
+                    })
+                    .cloned()
+                    .collect();
+                if with_member_of {
+                    attrs.push(config.member_of_attribute.clone());
+                }
+                attrs
+            }),
             read_attrs,
         })
     }

@@ -59,6 +59,24 @@ pub(crate) fn client(url: &str, e: LdapError) -> StoreError {
     }
 }
 
+/// A failure of the read path's client: connection problems are [`StoreError::Unavailable`]
+/// naming the URL.
+pub(crate) fn wire(url: &str, e: crate::wire::Error) -> StoreError {
+    use crate::wire::Error;
+    match e {
+        Error::Io(e) => StoreError::Unavailable(format!("cannot reach the directory at {url}: {e}")),
+        Error::Timeout => StoreError::Unavailable(format!("the directory at {url} did not answer in time")),
+        Error::Malformed => {
+            StoreError::Backend(format!("{url}: the directory sent a reply that is not LDAP"))
+        }
+        Error::Refused(what, r) => {
+            StoreError::Unavailable(format!("{what} to the directory at {url} failed: {}", describe(&r)))
+        }
+        Error::Setup(why) => StoreError::Unavailable(why),
+        Error::Filter(bad) => StoreError::Backend(format!("{url}: a filter is {bad}")),
+    }
+}
+
 /// `result N (text)`.
 pub(crate) fn describe(r: &LdapResult) -> String {
     if r.text.is_empty() {
@@ -123,6 +141,41 @@ mod tests {
 
     fn res(rc: u32, text: &str) -> LdapResult {
         LdapResult { rc, matched: String::new(), text: text.into(), refs: vec![], ctrls: vec![] }
+    }
+
+    /// The read path's failures: the unreachable and the refused are unavailable, naming the
+    /// URL (and the bind DN); what is not LDAP is a backend fault.
+    #[test]
+    fn read_path_failures_name_the_directory() {
+        use crate::wire::Error;
+        let url = "ldap://dir:389";
+        let refused = LdapResult {
+            rc: 49,
+            matched: String::new(),
+            text: "invalid credentials".to_owned(),
+            refs: Vec::new(),
+            ctrls: Vec::new(),
+        };
+        for (e, unavailable, says) in [
+            (
+                Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+                true,
+                "cannot reach the directory at ldap://dir:389",
+            ),
+            (Error::Timeout, true, "did not answer in time"),
+            (
+                Error::Refused("binding as cn=s".to_owned(), Box::new(refused)),
+                true,
+                "binding as cn=s to the directory at ldap://dir:389 failed: LDAP result 49: invalid credentials",
+            ),
+            (Error::Malformed, false, "ldap://dir:389: the directory sent a reply that is not LDAP"),
+        ] {
+            match wire(url, e) {
+                StoreError::Unavailable(m) if unavailable => assert!(m.contains(says), "{m}"),
+                StoreError::Backend(m) if !unavailable => assert!(m.contains(says), "{m}"),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     /// RFC 4511 Appendix A: the codes callers branch on.

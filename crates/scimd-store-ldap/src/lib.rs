@@ -25,8 +25,9 @@
 //! - `entry`: the layout of a kind, claims to attribute values and back, ids, times, versions.
 //! - [`filter`]: the RFC 4515 compiler and its exactness rules; `schema`: the directory's
 //!   matching rules and syntaxes; `dn`: RFC 4514 names.
-//! - `pool`: the connections (reconnected when they break); `error`: result codes to
-//!   [`scimd_store::StoreError`].
+//! - `wire`: the read path's own LDAP client (BER, RFC 4515 filters as BER, one search per
+//!   connection at a time) and its pool; `pool`: ldap3's connections for writes (reconnected
+//!   when they break); `error`: result codes to [`scimd_store::StoreError`].
 //!
 //! # Limits
 //! - A group class that requires a member (`groupOfNames`) keeps `empty_group_member` (the
@@ -62,6 +63,7 @@ mod query;
 mod schema;
 mod search;
 mod store;
+mod wire;
 mod write;
 
 pub use config::LdapConfig;

@@ -24,8 +24,10 @@ pub(crate) struct Pool {
 impl Pool {
     /// Opens the pool and its first connection (so that a wrong URL, credential or TLS setting
     /// fails here).
-    pub(crate) async fn open(config: Arc<LdapConfig>) -> StoreResult<Pool> {
-        let tls = tls_config(&config)?;
+    pub(crate) async fn open(
+        config: Arc<LdapConfig>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+    ) -> StoreResult<Pool> {
         let slots = (0..config.pool_size.max(1)).map(|_| tokio::sync::Mutex::new(None)).collect();
         let pool = Pool { config, tls, slots, next: AtomicUsize::new(0) };
         let first = pool.connect().await?;
@@ -97,7 +99,7 @@ impl Pool {
 /// The TLS client configuration for `ldaps://` and StartTLS: the CAs of `ca_file`, else the
 /// system's, with the ring provider named explicitly (so that no process-wide default is
 /// needed whatever other crates enable).
-fn tls_config(config: &LdapConfig) -> StoreResult<Option<Arc<rustls::ClientConfig>>> {
+pub(crate) fn tls_config(config: &LdapConfig) -> StoreResult<Option<Arc<rustls::ClientConfig>>> {
     if !config.url.starts_with("ldaps://") && !config.start_tls {
         return Ok(None);
     }

@@ -27,8 +27,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use crate::wire::Scope;
 use futures_util::StreamExt as _;
-use ldap3::Scope;
 use scimd_claims::claims::ID;
 use scimd_claims::eval::{self, Subject, SubjectMember};
 use scimd_claims::filter::{ClaimPath, Column, MemberField};
@@ -124,8 +124,11 @@ impl LdapStore {
             ResourceKind::Group => None,
         };
         let in_a_group = |e: &RawEntry| member_of.as_deref().map(|a| crate::member_of::in_a_group(e, a));
-        let mut whole = self.read_attrs(layout, q.kind == ResourceKind::Group && q.with_members);
-        whole.extend(member_of.clone());
+        let whole = self.read_attrs_with(
+            layout,
+            q.kind == ResourceKind::Group && q.with_members,
+            member_of.is_some(),
+        );
 
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
             if q.limit == 0 && q.after.is_none() {
@@ -140,7 +143,7 @@ impl LdapStore {
                 (Vec::new(), false)
             } else {
                 let page_size = u64::from(self.config.page_size);
-                self.probe(&layout.base, &filter, &whole, page_size).await?
+                self.probe(&layout.base, &filter, whole, page_size).await?
             };
             let row = |e: RawEntry, keep: bool| {
                 let id = id_of(&e, layout)?;
@@ -175,10 +178,9 @@ impl LdapStore {
             }
         } else {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
-            let mut attrs = self.read_attrs(layout, with_members);
-            attrs.extend(member_of.clone());
+            let attrs = self.read_attrs_with(layout, with_members, member_of.is_some());
             let entries = self
-                .matches(narrowed, &layout.base, &filter, &attrs, Some(self.config.max_candidates))
+                .matches(narrowed, &layout.base, &filter, attrs, Some(self.config.max_candidates))
                 .await?;
             let mut rows = Vec::with_capacity(entries.len());
             for e in &entries {
@@ -259,24 +261,35 @@ impl LdapStore {
         let page: Vec<Row> = rows.drain(start..end).collect();
 
         // Entries not read yet (exact filters, more than a page of them) are read by DN, in
-        // parallel, in page order.
-        let whole = &attr_refs(&whole);
+        // parallel, in page order; a page read whole (most pages) is decoded as it is.
         let in_a_group = &in_a_group;
-        let reads = futures_util::stream::iter(page.into_iter().map(|row| async move {
-            let item = match (row.item, row.raw) {
-                (Some(item), _) => Some((item, row.in_a_group)),
-                (None, Some(e)) => Some(((self.decode(layout, &e)?, None), in_a_group(&e))),
-                (None, None) => match self.search_base(&row.dn, "(objectClass=*)", whole).await? {
-                    Some(e) => Some(((self.decode(layout, &e)?, None), in_a_group(&e))),
+        let settle = |row: Row| match (row.item, row.raw) {
+            (Some(item), _) => Ok(Ok(Some((row.seq, row.key, (item, row.in_a_group))))),
+            (None, Some(e)) => {
+                let item = ((self.decode(layout, &e)?, None), in_a_group(&e));
+                Ok(Ok(Some((row.seq, row.key, item))))
+            }
+            (None, None) => Ok(Err((row.seq, row.key, row.dn))),
+        };
+        let reads = if page.iter().all(|r| r.item.is_some() || r.raw.is_some()) {
+            page.into_iter().map(|row| settle(row).map(|r| r.ok().flatten())).collect::<Vec<_>>()
+        } else {
+            let whole = &attr_refs(whole);
+            futures_util::stream::iter(page.into_iter().map(|row| async move {
+                let (seq, key, dn) = match settle(row)? {
+                    Ok(read) => return Ok(read),
+                    Err(unread) => unread,
+                };
+                Ok::<_, StoreError>(match self.search_base(&dn, "(objectClass=*)", whole).await? {
+                    Some(e) => Some((seq, key, ((self.decode(layout, &e)?, None), in_a_group(&e)))),
                     // Deleted since the search: not on the page.
                     None => None,
-                },
-            };
-            Ok::<_, StoreError>(item.map(|i| (row.seq, row.key, i)))
-        }))
-        .buffered(IN_FLIGHT)
-        .collect::<Vec<_>>()
-        .await;
+                })
+            }))
+            .buffered(IN_FLIGHT)
+            .collect::<Vec<_>>()
+            .await
+        };
         let mut items = Vec::new();
         let mut keys = Vec::new();
         for read in reads {

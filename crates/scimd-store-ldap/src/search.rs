@@ -3,15 +3,15 @@
 //! short), probes (one request, at most a page of entries, saying whether that was all) and
 //! reads of one resource.
 
-use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+use ldap3::Ldap;
 use ldap3::result::LdapError;
-use ldap3::{Ldap, Scope, SearchOptions};
 use scimd_store::{ResourceKind, StoreError, StoreResult, StoredResource};
 
 use crate::entry::{Decoded, Layout, RawEntry, decode, parse_entry};
 use crate::error::{self, rc};
 use crate::filter::id_assertion;
 use crate::store::LdapStore;
+use crate::wire::{Cut, Error as WireError, Scope, Search};
 
 /// How many entries a search may return.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +28,7 @@ enum Bound {
 /// Why one search attempt failed.
 enum Failure {
     /// The connection broke: try once more on a new one.
-    Connection(LdapError),
+    Connection(WireError),
     Store(StoreError),
 }
 
@@ -150,116 +150,119 @@ impl LdapStore {
         attrs: &[String],
         bound: Bound,
     ) -> StoreResult<(Vec<RawEntry>, bool)> {
+        let mut fresh = false;
         let mut last = None;
         for _ in 0..2 {
-            let (slot, ldap) = self.connection().await?;
             self.searches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            match self.search_once(ldap, base, scope, filter, attrs, bound).await {
+            match self.search_once(fresh, base, scope, filter, attrs, bound).await {
                 Ok(found) => return Ok(found),
                 Err(Failure::Store(e)) => return Err(e),
                 Err(Failure::Connection(e)) => {
-                    last = Some(self.client_error(slot, e).await);
+                    // The connection broke (the directory restarted, or dropped an idle
+                    // connection): the other idle ones are likely gone too.
+                    self.readers.forget_idle();
+                    fresh = true;
+                    last = Some(e);
                 }
             }
         }
-        Err(last.unwrap_or_else(|| StoreError::Unavailable(format!("cannot reach {}", self.pool.url()))))
+        Err(match last {
+            Some(e) => error::wire(self.pool.url(), e),
+            None => StoreError::Unavailable(format!("cannot reach {}", self.pool.url())),
+        })
     }
 
     async fn search_once(
         &self,
-        mut ldap: Ldap,
+        fresh: bool,
         base: &str,
         scope: Scope,
         filter: &str,
         attrs: &[String],
         bound: Bound,
     ) -> Result<(Vec<RawEntry>, bool), Failure> {
-        let lift = |e: LdapError| {
-            if error::is_connection_error(&e) {
-                Failure::Connection(e)
-            } else {
-                Failure::Store(error::client(self.pool.url(), e))
-            }
+        let url = self.pool.url();
+        let mut lease = match self.readers.get(fresh).await {
+            Ok(lease) => lease,
+            // A new connection that fails will not do better at once.
+            Err(e) => return Err(Failure::Store(error::wire(url, e))),
         };
-        let mut adapters: Vec<Box<dyn Adapter<'_, String, Vec<String>>>> = vec![Box::new(EntriesOnly::new())];
-        let limit = match bound {
-            Bound::All => None,
-            Bound::Refuse(l) => Some(l),
-            Bound::Stop(l) => {
-                ldap.with_search_options(
-                    SearchOptions::new().sizelimit(i32::try_from(l.max(1)).unwrap_or(i32::MAX)),
-                );
-                None
-            }
+        let (limit, size_limit) = match bound {
+            Bound::All => (None, 0),
+            Bound::Refuse(l) => (Some(l), 0),
+            Bound::Stop(l) => (None, i32::try_from(l.max(1)).unwrap_or(i32::MAX)),
         };
-        if self.controls.paged && scope != Scope::Base && !matches!(bound, Bound::Stop(_)) {
-            let size = i32::try_from(self.config.page_size).unwrap_or(i32::MAX);
-            adapters.push(Box::new(PagedResults::new(size)));
-        }
-        let mut stream = ldap
-            .with_timeout(self.config.timeout())
-            .streaming_search_with(adapters, base, scope, filter, attrs.to_vec())
-            .await
-            .map_err(lift)?;
-        let mut out = Vec::new();
+        let paged = self.controls.paged && scope != Scope::Base && !matches!(bound, Bound::Stop(_));
+        let page_size = i32::try_from(self.config.page_size).unwrap_or(i32::MAX);
+        let mut out: Vec<RawEntry> = Vec::new();
+        let mut cookie: Vec<u8> = Vec::new();
         loop {
-            match stream.next().await {
-                Ok(Some(entry)) => {
-                    if entry.is_ref() || entry.is_intermediate() {
-                        continue;
-                    }
-                    if let Some(limit) = limit
-                        && out.len() as u64 >= limit
-                    {
-                        let id = stream.ldap_handle().last_id();
-                        let _ = stream.finish().await;
-                        let _ = ldap.abandon(id).await;
-                        return Err(Failure::Store(StoreError::TooMany { limit }));
-                    }
-                    match parse_entry(entry.0) {
-                        Some(e) => out.push(e),
-                        None => {
-                            return Err(Failure::Store(StoreError::Backend(format!(
-                                "{}: a search result entry did not parse",
-                                self.pool.url()
-                            ))));
-                        }
-                    }
+            let search = Search {
+                base,
+                scope,
+                filter,
+                attrs,
+                size_limit,
+                page: paged.then_some((page_size, cookie.as_slice())),
+            };
+            let cap = limit.map(|l| usize::try_from(l).unwrap_or(usize::MAX).saturating_sub(out.len()));
+            let page = match lease.conn().search(&search, cap, parse_entry).await {
+                Ok(Ok(page)) => page,
+                // The lease is dropped with its connection, on which replies may follow.
+                Ok(Err(Cut)) => {
+                    return Err(Failure::Store(StoreError::TooMany { limit: limit.unwrap_or(0) }));
                 }
-                Ok(None) => break,
-                Err(e) => return Err(lift(e)),
+                Err(e) if e.is_connection() => return Err(Failure::Connection(e)),
+                Err(WireError::Filter(bad)) => {
+                    return Err(Failure::Store(StoreError::Backend(format!(
+                        "{url}: the filter {filter} is {bad}"
+                    ))));
+                }
+                Err(e) => return Err(Failure::Store(error::wire(url, e))),
+            };
+            out.extend(page.entries);
+            let res = page.result;
+            let done = match res.rc {
+                0 => match page.cookie {
+                    Some(next) if paged && !next.is_empty() => {
+                        cookie = next;
+                        None
+                    }
+                    _ => Some(Ok((std::mem::take(&mut out), true))),
+                },
+                rc::NO_SUCH_OBJECT => Some(Ok((Vec::new(), true))),
+                rc::SIZE_LIMIT_EXCEEDED | rc::ADMIN_LIMIT_EXCEEDED if matches!(bound, Bound::Stop(_)) => {
+                    Some(Ok((std::mem::take(&mut out), false)))
+                }
+                rc::SIZE_LIMIT_EXCEEDED => Some(Err(Failure::Store(StoreError::TooMany {
+                    limit: limit.unwrap_or(out.len() as u64),
+                }))),
+                _ => Some(Err(Failure::Store(StoreError::Backend(format!(
+                    "{url}: searching {base} for {filter}: {}",
+                    error::describe(&res)
+                ))))),
+            };
+            if let Some(done) = done {
+                lease.keep();
+                return done;
             }
-        }
-        let res = stream.finish().await;
-        match res.rc {
-            0 => Ok((out, true)),
-            rc::NO_SUCH_OBJECT => Ok((Vec::new(), true)),
-            rc::SIZE_LIMIT_EXCEEDED | rc::ADMIN_LIMIT_EXCEEDED if matches!(bound, Bound::Stop(_)) => {
-                Ok((out, false))
-            }
-            rc::SIZE_LIMIT_EXCEEDED => {
-                Err(Failure::Store(StoreError::TooMany { limit: limit.unwrap_or(out.len() as u64) }))
-            }
-            _ => Err(Failure::Store(StoreError::Backend(format!(
-                "{}: searching {base} for {filter}: {}",
-                self.pool.url(),
-                error::describe(&res)
-            )))),
         }
     }
 
     /// The attributes a read of `layout`'s kind asks for.
-    pub(crate) fn read_attrs(&self, layout: &Layout, with_members: bool) -> Vec<String> {
-        layout
-            .read_attrs
-            .iter()
-            .filter(|a| {
-                with_members
-                    || layout.kind != ResourceKind::Group
-                    || !a.eq_ignore_ascii_case(&self.config.member_attribute)
-            })
-            .cloned()
-            .collect()
+    pub(crate) fn read_attrs<'l>(&self, layout: &'l Layout, with_members: bool) -> &'l [String] {
+        self.read_attrs_with(layout, with_members, false)
+    }
+
+    /// The attributes a read asks for, and the directory's memberOf if `with_member_of`.
+    pub(crate) fn read_attrs_with<'l>(
+        &self,
+        layout: &'l Layout,
+        with_members: bool,
+        with_member_of: bool,
+    ) -> &'l [String] {
+        let at = usize::from(with_members) | usize::from(with_member_of) << 1;
+        layout.reads.get(at).map_or(&[], Vec::as_slice)
     }
 
     /// The entry of the resource `id` of `layout`'s kind.
@@ -272,7 +275,7 @@ impl LdapStore {
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
         let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
         let attrs = self.read_attrs(layout, with_members);
-        let mut found = self.lookup(&layout.base, &filter, &attrs, Some(16)).await?;
+        let mut found = self.lookup(&layout.base, &filter, attrs, Some(16)).await?;
         Ok(found.pop())
     }
 
@@ -315,10 +318,9 @@ impl LdapStore {
         let layout = layouts.of(kind);
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
         let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
-        let mut attrs = self.read_attrs(layout, false);
         let member_of = self.member_of_attr().map(str::to_owned);
-        attrs.extend(member_of.clone());
-        let mut found = self.lookup(&layout.base, &filter, &attrs, Some(16)).await?;
+        let attrs = self.read_attrs_with(layout, false, member_of.is_some());
+        let mut found = self.lookup(&layout.base, &filter, attrs, Some(16)).await?;
         let Some(entry) = found.pop() else { return Ok(None) };
         let decoded = self.decode(layout, &entry)?;
         let in_no_group = member_of.is_some_and(|a| !crate::member_of::in_a_group(&entry, &a));

@@ -15,6 +15,7 @@ use crate::entry::Layout;
 use crate::member_of::MemberOf;
 use crate::pool::Pool;
 use crate::schema::DirSchema;
+use crate::wire;
 
 /// The LDAP controls the store uses when the directory supports them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -63,7 +64,10 @@ impl Layouts {
 pub struct LdapStore {
     pub(crate) domain: String,
     pub(crate) config: Arc<LdapConfig>,
+    /// ldap3's connections, for writes.
     pub(crate) pool: Pool,
+    /// The connections of searches.
+    pub(crate) readers: wire::ReadPool,
     pub(crate) schema: DirSchema,
     pub(crate) controls: Controls,
     layouts: RwLock<Arc<Layouts>>,
@@ -91,11 +95,25 @@ impl LdapStore {
             return Err(StoreError::Rejected(format!("domain {domain_name}: page_size must be at least 1")));
         }
         let config = Arc::new(config);
-        let pool = Pool::open(Arc::clone(&config)).await?;
+        let tls = crate::pool::tls_config(&config)?;
+        let address = wire::Address::parse(&config.url).map_err(|e| crate::error::wire(&config.url, e))?;
+        let readers = wire::ReadPool::new(
+            wire::Settings {
+                address,
+                start_tls: config.start_tls && !config.url.starts_with("ldaps://"),
+                tls: tls.clone(),
+                bind_dn: config.bind_dn.clone(),
+                bind_secret: config.bind_secret.clone(),
+                timeout: config.timeout(),
+            },
+            config.read_connections,
+        );
+        let pool = Pool::open(Arc::clone(&config), tls).await?;
         let mut store = LdapStore {
             domain: domain_name.to_owned(),
             config: Arc::clone(&config),
             pool,
+            readers,
             schema: DirSchema::default(),
             controls: Controls::default(),
             layouts: RwLock::new(Arc::new(Layouts::new(domain_name, &map, &config, &DirSchema::default())?)),

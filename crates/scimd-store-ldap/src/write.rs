@@ -24,7 +24,7 @@ use scimd_store::{
 };
 
 use crate::dn;
-use crate::entry::{Decoded, Layout, RawEntry, Values, encode, parse_entry};
+use crate::entry::{Decoded, Layout, RawEntry, Values, encode, parse_entry_element};
 use crate::error::{self, Op, rc};
 use crate::filter::escape;
 use crate::members::Resolved;
@@ -97,8 +97,7 @@ impl LdapStore {
             .iter()
             .find(|c| c.1.ctype == POST_READ_OID)
             .and_then(|c| c.1.val.as_deref())
-            .and_then(|v| ldap3::asn1::parse_tag(v).ok())
-            .and_then(|(_, tag)| parse_entry(tag));
+            .and_then(|v| parse_entry_element(v).ok());
         let entry: RawEntry = match posted {
             Some(e) => e,
             None => {
