@@ -119,12 +119,8 @@ pub(crate) struct Layout {
     pub(crate) version_attr: String,
     pub(crate) seq_attr: Option<String>,
     pub(crate) password_attr: Option<String>,
-    /// Every attribute a read asks for.
-    pub(crate) read_attrs: Vec<String>,
-    /// The attributes of a read, worked out once: `[with_members as usize | with_member_of
-    /// as usize << 1]`, without the member attribute (groups) unless `with_members`, with the
-    /// directory's memberOf if `with_member_of`.
-    pub(crate) reads: [Vec<String>; 4],
+    /// The attributes of a read, worked out once ([`Layout::read_attrs`]).
+    reads: [Vec<String>; 4],
 }
 
 impl Layout {
@@ -249,8 +245,14 @@ impl Layout {
                 }
                 attrs
             }),
-            read_attrs,
         })
+    }
+
+    /// The attributes a read asks for: every one (`with_members`), or all but the member
+    /// attribute of groups; and the directory's memberOf if `with_member_of`.
+    pub(crate) fn read_attrs(&self, with_members: bool, with_member_of: bool) -> &[String] {
+        let at = usize::from(with_members) | usize::from(with_member_of) << 1;
+        self.reads.get(at).map_or(&[], Vec::as_slice)
     }
 
     /// The attributes a replace rewrites: every mapped attribute but the directory's own and

@@ -17,6 +17,8 @@ use crate::error;
 pub(crate) struct Pool {
     config: Arc<LdapConfig>,
     tls: Option<Arc<rustls::ClientConfig>>,
+    /// StartTLS on connecting (an `ldap://` URL with `start_tls`).
+    start_tls: bool,
     slots: Vec<tokio::sync::Mutex<Option<Ldap>>>,
     next: AtomicUsize,
 }
@@ -27,9 +29,10 @@ impl Pool {
     pub(crate) async fn open(
         config: Arc<LdapConfig>,
         tls: Option<Arc<rustls::ClientConfig>>,
+        start_tls: bool,
     ) -> StoreResult<Pool> {
         let slots = (0..config.pool_size.max(1)).map(|_| tokio::sync::Mutex::new(None)).collect();
-        let pool = Pool { config, tls, slots, next: AtomicUsize::new(0) };
+        let pool = Pool { config, tls, start_tls, slots, next: AtomicUsize::new(0) };
         let first = pool.connect().await?;
         if let Some(slot) = pool.slots.first() {
             *slot.lock().await = Some(first);
@@ -39,9 +42,7 @@ impl Pool {
 
     async fn connect(&self) -> StoreResult<Ldap> {
         let c = &self.config;
-        let mut settings = LdapConnSettings::new()
-            .set_conn_timeout(c.timeout())
-            .set_starttls(c.start_tls && c.url.starts_with("ldap://"));
+        let mut settings = LdapConnSettings::new().set_conn_timeout(c.timeout()).set_starttls(self.start_tls);
         if let Some(tls) = &self.tls {
             settings = settings.set_config(Arc::clone(tls));
         }
@@ -96,11 +97,14 @@ impl Pool {
     }
 }
 
-/// The TLS client configuration for `ldaps://` and StartTLS: the CAs of `ca_file`, else the
-/// system's, with the ring provider named explicitly (so that no process-wide default is
-/// needed whatever other crates enable).
-pub(crate) fn tls_config(config: &LdapConfig) -> StoreResult<Option<Arc<rustls::ClientConfig>>> {
-    if !config.url.starts_with("ldaps://") && !config.start_tls {
+/// The TLS client configuration for `ldaps://` and StartTLS (`wanted`): the CAs of `ca_file`,
+/// else the system's, with the ring provider named explicitly (so that no process-wide default
+/// is needed whatever other crates enable).
+pub(crate) fn tls_config(
+    config: &LdapConfig,
+    wanted: bool,
+) -> StoreResult<Option<Arc<rustls::ClientConfig>>> {
+    if !wanted {
         return Ok(None);
     }
     let mut roots = rustls::RootCertStore::empty();

@@ -124,11 +124,7 @@ impl LdapStore {
             ResourceKind::Group => None,
         };
         let in_a_group = |e: &RawEntry| member_of.as_deref().map(|a| crate::member_of::in_a_group(e, a));
-        let whole = self.read_attrs_with(
-            layout,
-            q.kind == ResourceKind::Group && q.with_members,
-            member_of.is_some(),
-        );
+        let whole = layout.read_attrs(q.kind == ResourceKind::Group && q.with_members, member_of.is_some());
 
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
             if q.limit == 0 && q.after.is_none() {
@@ -178,7 +174,7 @@ impl LdapStore {
             }
         } else {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
-            let attrs = self.read_attrs_with(layout, with_members, member_of.is_some());
+            let attrs = layout.read_attrs(with_members, member_of.is_some());
             let entries = self
                 .matches(narrowed, &layout.base, &filter, attrs, Some(self.config.max_candidates))
                 .await?;

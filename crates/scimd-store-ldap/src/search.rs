@@ -249,22 +249,6 @@ impl LdapStore {
         }
     }
 
-    /// The attributes a read of `layout`'s kind asks for.
-    pub(crate) fn read_attrs<'l>(&self, layout: &'l Layout, with_members: bool) -> &'l [String] {
-        self.read_attrs_with(layout, with_members, false)
-    }
-
-    /// The attributes a read asks for, and the directory's memberOf if `with_member_of`.
-    pub(crate) fn read_attrs_with<'l>(
-        &self,
-        layout: &'l Layout,
-        with_members: bool,
-        with_member_of: bool,
-    ) -> &'l [String] {
-        let at = usize::from(with_members) | usize::from(with_member_of) << 1;
-        layout.reads.get(at).map_or(&[], Vec::as_slice)
-    }
-
     /// The entry of the resource `id` of `layout`'s kind.
     pub(crate) async fn find(
         &self,
@@ -274,7 +258,7 @@ impl LdapStore {
     ) -> StoreResult<Option<RawEntry>> {
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
         let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
-        let attrs = self.read_attrs(layout, with_members);
+        let attrs = layout.read_attrs(with_members, false);
         let mut found = self.lookup(&layout.base, &filter, attrs, Some(16)).await?;
         Ok(found.pop())
     }
@@ -319,7 +303,7 @@ impl LdapStore {
         let Some(assertion) = id_assertion(layout, id, true) else { return Ok(None) };
         let filter = layout.narrowed(&format!("({}={assertion})", layout.id_attr));
         let member_of = self.member_of_attr().map(str::to_owned);
-        let attrs = self.read_attrs_with(layout, false, member_of.is_some());
+        let attrs = layout.read_attrs(false, member_of.is_some());
         let mut found = self.lookup(&layout.base, &filter, attrs, Some(16)).await?;
         let Some(entry) = found.pop() else { return Ok(None) };
         let decoded = self.decode(layout, &entry)?;

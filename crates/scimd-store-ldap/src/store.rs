@@ -95,12 +95,13 @@ impl LdapStore {
             return Err(StoreError::Rejected(format!("domain {domain_name}: page_size must be at least 1")));
         }
         let config = Arc::new(config);
-        let tls = crate::pool::tls_config(&config)?;
         let address = wire::Address::parse(&config.url).map_err(|e| crate::error::wire(&config.url, e))?;
+        let start_tls = config.start_tls && !address.tls;
+        let tls = crate::pool::tls_config(&config, address.tls || start_tls)?;
         let readers = wire::ReadPool::new(
             wire::Settings {
                 address,
-                start_tls: config.start_tls && !config.url.starts_with("ldaps://"),
+                start_tls,
                 tls: tls.clone(),
                 bind_dn: config.bind_dn.clone(),
                 bind_secret: config.bind_secret.clone(),
@@ -108,7 +109,7 @@ impl LdapStore {
             },
             config.read_connections,
         );
-        let pool = Pool::open(Arc::clone(&config), tls).await?;
+        let pool = Pool::open(Arc::clone(&config), tls, start_tls).await?;
         let mut store = LdapStore {
             domain: domain_name.to_owned(),
             config: Arc::clone(&config),

@@ -59,7 +59,7 @@ impl LdapStore {
             }
         }
         if self.controls.post_read {
-            controls.push(PostRead::new(layout.read_attrs.clone()));
+            controls.push(PostRead::new(layout.read_attrs(true, false).to_vec()));
         }
         controls
     }
@@ -101,7 +101,7 @@ impl LdapStore {
         let entry: RawEntry = match posted {
             Some(e) => e,
             None => {
-                let attrs = self.read_attrs(layout, with_members);
+                let attrs = layout.read_attrs(with_members, false);
                 let refs: Vec<&str> = attrs.iter().map(String::as_str).collect();
                 self.search_base(dn, "(objectClass=*)", &refs)
                     .await?

@@ -215,28 +215,32 @@ impl Conn {
     /// The next whole message: the range of `buf` it takes.
     async fn message(&mut self) -> Result<std::ops::Range<usize>, Error> {
         loop {
-            if let Some((_, head, len)) = ber::header(&self.buf[self.start..self.end])? {
-                let total = head.checked_add(len).filter(|t| *t <= MAX_MESSAGE).ok_or(Error::Malformed)?;
-                if self.end - self.start >= total {
-                    let range = self.start..self.start + total;
-                    self.start += total;
-                    return Ok(range);
-                }
-                if self.start + total > self.buf.len() {
-                    self.buf.copy_within(self.start..self.end, 0);
-                    self.end -= self.start;
-                    self.start = 0;
-                    if total > self.buf.len() {
-                        self.buf.resize(total, 0);
-                    }
-                }
-            } else if self.start == self.end {
+            if self.start == self.end {
                 self.start = 0;
                 self.end = 0;
-            } else if self.buf.len() - self.start < 16 {
+            }
+            // What the head of the buffer needs: the whole message, or its header (a tag and
+            // at most 9 bytes of length).
+            let need = match ber::header(&self.buf[self.start..self.end])? {
+                Some((_, head, len)) => {
+                    let total =
+                        head.checked_add(len).filter(|t| *t <= MAX_MESSAGE).ok_or(Error::Malformed)?;
+                    if self.end - self.start >= total {
+                        let range = self.start..self.start + total;
+                        self.start += total;
+                        return Ok(range);
+                    }
+                    total
+                }
+                None => 10,
+            };
+            if self.start + need > self.buf.len() {
                 self.buf.copy_within(self.start..self.end, 0);
                 self.end -= self.start;
                 self.start = 0;
+                if need > self.buf.len() {
+                    self.buf.resize(need, 0);
+                }
             }
             let read =
                 match tokio::time::timeout(self.timeout, self.stream.read(&mut self.buf[self.end..])).await {
@@ -340,6 +344,49 @@ async fn tls(s: &Settings, tcp: TcpStream) -> Result<TlsStream<TcpStream>, Error
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    /// Messages come out whole whatever the reads cut them into: byte by byte, several in
+    /// one read, and one larger than the buffer (which grows for it).
+    #[tokio::test]
+    async fn messages_are_read_whole_however_the_stream_cuts_them() {
+        use super::super::ber::{OCTET_STRING, SEQUENCE, Writer};
+        let message = |id: i64, size: usize| {
+            let mut w = Writer::default();
+            w.nest(SEQUENCE, |w| {
+                w.integer(super::super::ber::INTEGER, id);
+                w.bytes(OCTET_STRING, &vec![b'x'; size]);
+            });
+            w.into_bytes()
+        };
+        let sent = [message(1, 3), message(2, 200), message(3, 40_000), message(4, 0), message(5, 20_000)];
+        let want = sent.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let at = listener.local_addr().unwrap();
+        let all: Vec<u8> = sent.concat();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            // The first message a byte at a time, then the rest in uneven chunks.
+            let first = sent[0].len();
+            for b in &all[..first] {
+                s.write_all(&[*b]).await.unwrap();
+                s.flush().await.unwrap();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            for chunk in all[first..].chunks(7_777) {
+                s.write_all(chunk).await.unwrap();
+            }
+            s
+        });
+        let tcp = TcpStream::connect(at).await.unwrap();
+        let mut conn = Conn::new(Stream::Tcp(tcp), Duration::from_secs(5));
+        for m in &want {
+            let range = conn.message().await.unwrap();
+            assert_eq!(&conn.buf[range], &m[..]);
+        }
+        assert!(conn.buf.len() >= 40_000);
+        drop(server.await.unwrap());
+        assert!(matches!(conn.message().await, Err(Error::Io(_))));
+    }
 
     /// RFC 4516 §2: the scheme, host and port of an LDAP URL; 389 and 636 by default.
     #[test]
