@@ -552,6 +552,78 @@ async fn a_closed_port_is_unavailable() {
     );
 }
 
+/// A TCP proxy to slapd that drops every connection it carries when told: a directory that
+/// restarts, or closes idle connections, while the store keeps them (a fault slapd cannot be
+/// made to show on demand).
+struct DroppingProxy {
+    url: String,
+    drop_all: tokio::sync::watch::Sender<u64>,
+}
+
+impl DroppingProxy {
+    async fn start(target: &str) -> DroppingProxy {
+        let target = target.trim_start_matches("ldap://").trim_end_matches('/').to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ldap://{}", listener.local_addr().unwrap());
+        let (drop_all, rx) = tokio::sync::watch::channel(0u64);
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else { return };
+                let (target, mut rx) = (target.clone(), rx.clone());
+                rx.mark_unchanged();
+                tokio::spawn(async move {
+                    let mut outbound = tokio::net::TcpStream::connect(&target).await.unwrap();
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = rx.changed() => {}
+                    }
+                });
+            }
+        });
+        DroppingProxy { url, drop_all }
+    }
+
+    fn drop_connections(&self) {
+        self.drop_all.send_modify(|n| *n += 1);
+    }
+}
+
+/// A read connection the directory closed while it sat idle costs no failed request: the
+/// search is sent again, once, on a new connection.
+#[tokio::test]
+async fn a_search_on_a_connection_closed_while_idle_is_sent_again_on_a_new_one() {
+    let s = server();
+    let t = tree(&s, "dropped").await;
+    let proxy = DroppingProxy::start(&s.url).await;
+    let mut c = config(&s, &t);
+    c.url = proxy.url.clone();
+    let store = LdapStore::connect("LDAP", c, map()).await.unwrap();
+    let created = store
+        .create(new(
+            ResourceKind::User,
+            claims(&[
+                ("userName", json!("idle")),
+                ("name.familyName", json!("Idle")),
+                ("name.formatted", json!("I. Idle")),
+            ]),
+            vec![],
+        ))
+        .await
+        .unwrap();
+    // The search leaves its connection idle in the pool; the proxy then closes it.
+    assert!(store.get(ResourceKind::User, &created.id, false).await.unwrap().is_some());
+    proxy.drop_connections();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let before = store.searches_sent();
+    let got = store.get(ResourceKind::User, &created.id, false).await.unwrap().unwrap();
+    assert_eq!(got.claims.get(USER_NAME), Some(&json!("idle")));
+    assert_eq!(store.searches_sent() - before, 2, "sent on the closed connection, then on a new one");
+    // The new connection is kept: the next search goes out once.
+    let before = store.searches_sent();
+    assert!(store.get(ResourceKind::User, &created.id, false).await.unwrap().is_some());
+    assert_eq!(store.searches_sent() - before, 1);
+}
+
 /// RFC 4513 §3 StartTLS and LDAP over TLS, trusting the throwaway CA.
 #[tokio::test]
 async fn tls_connections_work_with_ldaps_and_start_tls() {
