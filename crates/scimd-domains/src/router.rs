@@ -379,9 +379,23 @@ impl Router {
         let single = with_memberships && asked.len() == 1;
         let by_name = sorts_by_name(q);
         let descending = q.sort.as_ref().is_some_and(|s| s.descending);
-        // A keyset page asks each domain for `limit` after (or before) the position; the merge
-        // keeps the first (or last) `limit`.
-        let window = if q.by_keyset() { q.limit } else { q.offset.saturating_add(q.limit) };
+        // One domain asked skips `offset` itself. Of several, a keyset page asks each for
+        // `limit` after (or before) the position, an offset page for the first `offset +
+        // limit`; the merge keeps the first (or last) `limit` of them, past `offset`.
+        let alone = asked.len() == 1;
+        let (offset, window) =
+            if alone || q.by_keyset() { (q.offset, q.limit) } else { (0, q.offset.saturating_add(q.limit)) };
+        // The query as one domain reads it (without cloning the filter twice).
+        let sub = |filter, offset, limit, after, before| StoreQuery {
+            kind: q.kind,
+            filter,
+            offset,
+            limit,
+            with_members: q.with_members,
+            sort: q.sort.clone(),
+            after,
+            before,
+        };
 
         let mut total = 0_u64;
         let mut rows: Vec<(Keyset, usize, StoredResource, Vec<Membership>)> = Vec::new();
@@ -403,12 +417,11 @@ impl Router {
             let Some((after, before)) = resume else {
                 // Nothing of this domain comes after (or before) the position, but its matches
                 // still count.
-                let count =
-                    StoreQuery { filter, limit: 0, after: None, before: None, offset: 0, ..q.clone() };
+                let count = sub(filter, 0, 0, None, None);
                 total += d.store(i).query(&count).await.map_err(|e| d.wrap(i, e))?.total;
                 continue;
             };
-            let sub = StoreQuery { filter, offset: 0, limit: window, after, before, ..q.clone() };
+            let sub = sub(filter, offset, window, after, before);
             let (page, own) = if single {
                 d.store(i).query_with_memberships(&sub).await.map_err(|e| d.wrap(i, e))?
             } else {
@@ -432,9 +445,12 @@ impl Router {
         let skip = match (&q.after, &q.before) {
             (None, Some(_)) => rows.len().saturating_sub(take),
             (Some(_), _) => 0,
+            (None, None) if alone => 0,
             (None, None) => usize::try_from(q.offset).unwrap_or(usize::MAX),
         };
-        let (mut items, mut keys, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        let n = rows.len().saturating_sub(skip).min(take);
+        let (mut items, mut keys, mut groups) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
         let mut home = None;
         for (key, i, item, g) in rows.into_iter().skip(skip).take(take) {
             self.homes.put(&item.id, d.name(i));

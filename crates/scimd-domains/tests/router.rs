@@ -202,6 +202,29 @@ async fn pages_and_cursors_merge_the_domains_in_one_order() {
     assert_eq!((count.total, count.items.len()), (23, 0));
 }
 
+/// RFC 7644 §3.4.2.4: startIndex paging of a filter pinned to one domain (that domain alone is
+/// asked, and skips the offset itself) gives the slices of the whole result, in order.
+#[tokio::test]
+async fn offset_pages_of_a_filter_pinned_to_one_domain_are_slices_of_its_result() {
+    let f = fixture(false).await;
+    for i in 0..17 {
+        let name = if i % 4 == 0 { format!("u{i:02}") } else { format!("SECOND/u{i:02}") };
+        f.router.create(user(&format!("id{i}"), &name)).await.unwrap();
+    }
+    for sort in [false, true] {
+        let pinned = name_cmp(CompareOp::Sw, "SECOND/");
+        let whole = f.router.query(&query(pinned.clone(), 0, 100, sort)).await.unwrap();
+        assert_eq!(whole.total, 12);
+        assert!(names(&whole).iter().all(|n| n.starts_with("SECOND/")));
+        for offset in [0, 1, 5, 11, 12, 20] {
+            let page = f.router.query(&query(pinned.clone(), offset, 3, sort)).await.unwrap();
+            assert_eq!(page.total, 12, "offset {offset}");
+            let want: Vec<String> = names(&whole).into_iter().skip(offset as usize).take(3).collect();
+            assert_eq!(names(&page), want, "offset {offset}, sorted: {sort}");
+        }
+    }
+}
+
 /// RFC 9865 §2.2 `previousCursor` over merged domains: a backward page before any merged
 /// position (and before the end) is the slice of the merged order that ends there, for creation
 /// order, the name each domain keeps unqualified (ascending and descending, so that a domain's
