@@ -20,6 +20,8 @@
 //! ([`StoreError::Unmapped`] naming `<claim>.<type>` or `<claim>.<sub>`). The password claim (an
 //! argon2id PHC string) is written as `{ARGON2}<phc>` and never read back.
 
+use std::ops::Range;
+
 use base64ct::{Base64, Encoding as _};
 use scimd_claims::claims::{GROUP_DISPLAY_NAME, ID, PASSWORD, USER_NAME};
 use scimd_claims::eval::parse_instant;
@@ -46,55 +48,106 @@ const OWN: [&str; 4] = [ID, CREATED, LAST_MODIFIED, VERSION];
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RawEntry {
     pub(crate) dn: String,
-    /// Each attribute as the directory named it, with its values, once (an entry has a few
-    /// dozen at most: a scan without allocation finds one sooner than a map lookup that lower-
-    /// cases and hashes the name; each read of an entry asks for every mapped attribute).
-    attrs: Vec<(String, Vec<Vec<u8>>)>,
+    /// The entry's encoding as the directory sent it: names and values are places in it (one
+    /// copy of the reply, not an allocation per value).
+    ber: Box<[u8]>,
+    /// Each attribute once, as the directory named it: the place of its name, and which of
+    /// `values` are its own (an entry has a few dozen attributes at most: a scan without
+    /// allocation finds one sooner than a map lookup that lower-cases and hashes the name).
+    attrs: Vec<(Range<u32>, Range<u32>)>,
+    /// The places of the values, each attribute's together.
+    values: Vec<Range<u32>>,
 }
 
 impl RawEntry {
+    fn at(&self, r: &Range<u32>) -> &[u8] {
+        self.ber.get(r.start as usize..r.end as usize).unwrap_or_default()
+    }
+
     /// The values of `attribute` (its name compared without regard to case, RFC 4512 §2.5).
-    pub(crate) fn values(&self, attribute: &str) -> &[Vec<u8>] {
-        self.attrs
+    pub(crate) fn values(&self, attribute: &str) -> AttrValues<'_> {
+        let own = self
+            .attrs
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(attribute))
-            .map_or(&[], |(_, v)| v.as_slice())
+            .find(|(name, _)| self.at(name).eq_ignore_ascii_case(attribute.as_bytes()))
+            .map_or(0..0, |(_, v)| v.start as usize..v.end as usize);
+        AttrValues { entry: self, places: self.values.get(own).unwrap_or_default().iter() }
     }
     pub(crate) fn first(&self, attribute: &str) -> Option<&[u8]> {
-        self.values(attribute).first().map(Vec::as_slice)
+        self.values(attribute).next()
     }
     pub(crate) fn text(&self, attribute: &str) -> Option<String> {
         self.first(attribute).map(|b| String::from_utf8_lossy(b).into_owned())
     }
 }
 
+/// The values of one attribute of a [`RawEntry`].
+#[derive(Clone)]
+pub(crate) struct AttrValues<'a> {
+    entry: &'a RawEntry,
+    places: std::slice::Iter<'a, Range<u32>>,
+}
+
+impl AttrValues<'_> {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.places.len() == 0
+    }
+}
+
+impl<'a> Iterator for AttrValues<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let entry = self.entry;
+        self.places.next().map(|r| entry.at(r))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.places.size_hint()
+    }
+}
+
+impl ExactSizeIterator for AttrValues<'_> {}
+
 /// The content of a `SearchResultEntry` (RFC 4511 §4.5.2). A post-read control's value (RFC
 /// 4527) is a whole one: [`parse_entry_element`].
 pub(crate) fn parse_entry(content: &[u8]) -> Result<RawEntry, Malformed> {
+    let base = content.as_ptr() as usize;
+    let place = |part: &[u8]| -> Result<Range<u32>, Malformed> {
+        let start = u32::try_from(part.as_ptr() as usize - base).map_err(|_| Malformed)?;
+        let len = u32::try_from(part.len()).map_err(|_| Malformed)?;
+        Ok(start..start + len)
+    };
     let mut r = Reader::new(content);
     let dn = String::from_utf8(r.expect(tags::OCTET_STRING)?.to_vec()).map_err(|_| Malformed)?;
     let mut list = r.enter(tags::SEQUENCE)?;
-    let mut attrs: Vec<(String, Vec<Vec<u8>>)> = Vec::with_capacity(16);
+    let mut attrs: Vec<(Range<u32>, Range<u32>)> = Vec::with_capacity(24);
+    let mut values: Vec<Range<u32>> = Vec::with_capacity(32);
     while !list.is_empty() {
         let mut a = list.enter(tags::SEQUENCE)?;
-        let name = std::str::from_utf8(a.expect(tags::OCTET_STRING)?).map_err(|_| Malformed)?;
-        let mut values = a.enter(tags::SET)?;
-        // A directory names each attribute once; should one come twice, its values join.
-        let at = match attrs.iter().position(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            Some(i) => i,
-            None => {
-                attrs.push((name.to_owned(), Vec::new()));
-                attrs.len() - 1
+        let name = a.expect(tags::OCTET_STRING)?;
+        std::str::from_utf8(name).map_err(|_| Malformed)?;
+        let mut set = a.enter(tags::SET)?;
+        let first = u32::try_from(values.len()).map_err(|_| Malformed)?;
+        while !set.is_empty() {
+            values.push(place(set.expect(tags::OCTET_STRING)?)?);
+        }
+        let end = u32::try_from(values.len()).map_err(|_| Malformed)?;
+        let known = attrs.iter().position(|(n, _)| {
+            content.get(n.start as usize..n.end as usize).is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+        match known.and_then(|i| attrs.get_mut(i)) {
+            // A directory names each attribute once; should one come twice, its values join
+            // the first's: those move to the end, before the new ones.
+            Some((_, own)) => {
+                let moved: Vec<Range<u32>> =
+                    values.get(own.start as usize..own.end as usize).unwrap_or_default().to_vec();
+                let n = u32::try_from(moved.len()).map_err(|_| Malformed)?;
+                values.splice(first as usize..first as usize, moved);
+                *own = first..end + n;
             }
-        };
-        while !values.is_empty() {
-            let v = values.expect(tags::OCTET_STRING)?.to_vec();
-            if let Some((_, all)) = attrs.get_mut(at) {
-                all.push(v);
-            }
+            None => attrs.push((place(name)?, first..end)),
         }
     }
-    Ok(RawEntry { dn, attrs })
+    Ok(RawEntry { dn, ber: content.into(), attrs, values })
 }
 
 /// A whole `SearchResultEntry` element (the value of a post-read control, RFC 4527 §3.2).
@@ -502,7 +555,7 @@ pub(crate) fn decode(
         if values.is_empty() {
             continue;
         }
-        let typed = values.iter().map(|b| decode_value(e, schema, b));
+        let typed = values.map(|b| decode_value(e, schema, b));
         match &e.view_type {
             Some(t) => {
                 let elements = typed.map(|v| {
@@ -537,7 +590,6 @@ pub(crate) fn decode(
         let empty = empty_member.map(crate::dn::normalize);
         entry
             .values(member_attr)
-            .iter()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .filter(|dn| empty.as_deref() != Some(crate::dn::normalize(dn).as_str()))
             .collect()
@@ -732,6 +784,52 @@ pub(crate) fn uuid_v1_time(text: &str) -> Option<i64> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    /// RFC 4511 §4.5.2: an entry's DN and attributes read from its BER; names compared
+    /// without regard to case (RFC 4512 §2.5), an attribute named twice keeps every value in
+    /// order, an attribute with no value reads as none; what is not an entry is refused.
+    #[test]
+    fn a_search_result_entry_reads_its_dn_and_values() {
+        fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+            let content = parts.concat();
+            assert!(content.len() < 128);
+            [&[tag, content.len() as u8][..], &content].concat()
+        }
+        let s = |v: &str| tlv(0x04, &[v.as_bytes()]);
+        let attr = |name: &str, values: &[&str]| {
+            let values: Vec<Vec<u8>> = values.iter().map(|v| s(v)).collect();
+            let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+            tlv(0x30, &[&s(name), &tlv(0x31, &refs)])
+        };
+        let content = [
+            s("uid=kim,ou=people"),
+            tlv(
+                0x30,
+                &[
+                    &attr("uid", &["kim"]),
+                    &attr("mail", &["a@x", "b@x"]),
+                    &attr("empty", &[]),
+                    &attr("cn", &["Kim"]),
+                    &attr("MAIL", &["c@x"]),
+                ],
+            ),
+        ]
+        .concat();
+        let e = parse_entry(&content).unwrap();
+        assert_eq!(e.dn, "uid=kim,ou=people");
+        let all = |a: &str| e.values(a).map(|v| String::from_utf8_lossy(v).into_owned()).collect::<Vec<_>>();
+        assert_eq!(all("mail"), ["a@x", "b@x", "c@x"]);
+        assert_eq!(all("Mail").len(), 3);
+        assert_eq!(all("UID"), ["kim"]);
+        assert_eq!(all("cn"), ["Kim"]);
+        assert!(e.values("empty").is_empty() && e.values("absent").is_empty());
+        assert_eq!(e.first("cn"), Some(&b"Kim"[..]));
+        assert_eq!(e.text("uid").as_deref(), Some("kim"));
+        let element = tlv(0x64, &[&content]);
+        assert_eq!(parse_entry_element(&element).unwrap().values("mail").len(), 3);
+        assert!(parse_entry(&content[..content.len() - 1]).is_err());
+        assert!(parse_entry_element(&content).is_err());
+    }
 
     /// RFC 4517 §3.3.13 GeneralizedTime, both ways.
     #[test]

@@ -189,14 +189,13 @@ impl LdapStore {
         let attr = self.config.member_of_attribute.as_str();
         let sample = group
             .values(member)
-            .iter()
             .map(|b| String::from_utf8_lossy(b).into_owned())
             .filter(|m| empty.as_deref() != Some(dn::normalize(m).as_str()))
             .take(SAMPLE);
         for m in sample {
             if let Some(e) = self.search_base(&m, "(objectClass=*)", &[attr]).await? {
                 let names_group =
-                    e.values(attr).iter().any(|g| dn::normalize(&String::from_utf8_lossy(g)) == group_dn);
+                    e.values(attr).any(|g| dn::normalize(&String::from_utf8_lossy(g)) == group_dn);
                 return Ok(if names_group { Trust::Confirmed } else { Trust::Contradicted });
             }
         }

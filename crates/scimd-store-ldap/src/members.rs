@@ -76,7 +76,7 @@ fn member_attrs(layouts: &Layouts) -> Vec<String> {
 /// The kind of an entry by its object classes (the first group class, else the first user class).
 fn kind_of(entry: &RawEntry, layouts: &Layouts) -> Option<ResourceKind> {
     let classes: Vec<String> =
-        entry.values("objectClass").iter().map(|b| String::from_utf8_lossy(b).to_lowercase()).collect();
+        entry.values("objectClass").map(|b| String::from_utf8_lossy(b).to_lowercase()).collect();
     let has =
         |layout: &Layout| layout.object_classes.first().is_some_and(|c| classes.contains(&c.to_lowercase()));
     if has(&layouts.groups) {

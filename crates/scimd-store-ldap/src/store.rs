@@ -152,7 +152,7 @@ impl LdapStore {
             .await?
             .unwrap_or_default();
         let supported: Vec<String> =
-            root.values("supportedControl").iter().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+            root.values("supportedControl").map(|b| String::from_utf8_lossy(b).into_owned()).collect();
         let has = |oid: &str| supported.iter().any(|s| s == oid);
         let controls =
             Controls { assertion: has(ASSERTION_OID), post_read: has(POST_READ_OID), paged: has(PAGED_OID) };
@@ -161,7 +161,6 @@ impl LdapStore {
                 Ok(Some(entry)) => {
                     let texts: Vec<String> = entry
                         .values("attributeTypes")
-                        .iter()
                         .map(|b| String::from_utf8_lossy(b).into_owned())
                         .collect();
                     DirSchema::parse(texts.iter().map(String::as_str))

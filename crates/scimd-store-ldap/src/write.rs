@@ -386,7 +386,6 @@ impl LdapStore {
             let e = dn::normalize(e);
             entry
                 .values(&self.config.member_attribute)
-                .iter()
                 .any(|v| dn::normalize(&String::from_utf8_lossy(v)) == e)
         });
         let mut kept: Vec<(String, String)> =
@@ -501,9 +500,8 @@ impl LdapStore {
         for group in self.lookup(&groups.base, &filter, &attrs, None).await? {
             let value = group
                 .values(attr)
-                .iter()
                 .find(|v| dn::normalize(&String::from_utf8_lossy(v)) == dn::normalize(member_dn))
-                .cloned()
+                .map(<[u8]>::to_vec)
                 .unwrap_or_else(|| member_dn.as_bytes().to_vec());
             let mut mods = vec![Mod::Delete(attr.as_bytes().to_vec(), set([value]))];
             if group.values(attr).len() == 1
