@@ -80,6 +80,12 @@ fn load(common: &Common) -> anyhow::Result<Config> {
     Ok(Config::load(common.config.as_deref(), std::env::vars())?)
 }
 
+/// mimalloc rather than the system's allocator: a request allocates a few hundred times (parsed
+/// JSON, claims, rendered text), and with the system's, allocation was about a quarter of the
+/// CPU of a lookup in a directory or PostgreSQL domain (docs/benchmarks.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
@@ -104,7 +110,10 @@ fn main() -> anyhow::Result<()> {
                 .or_else(|_| tracing_subscriber::EnvFilter::try_new(&config.log.level))
                 .context("log.level is not a valid filter")?;
             tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(config.server.worker_threads())
+                .enable_all()
+                .build()?;
             runtime.block_on(serve(config, addr))
         }
     }

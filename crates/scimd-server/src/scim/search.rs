@@ -14,6 +14,8 @@
 //! before its first resource, `count` of them, read backward by the store from that position
 //! (at the root, from the Groups back into the Users); its `nextCursor` reads on again.
 
+use std::sync::Arc;
+
 use super::cursor::{self, Cursor, Direction};
 use super::render;
 use super::request::{QueryParams, json_body};
@@ -263,10 +265,8 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
     // RFC 7644 §3.4.2: the ListResponse, written item by item (each as render::Renderer writes
     // it); RFC 9865 §2.2: a cursor page has nextCursor (absent on the last page), no startIndex,
     // and previousCursor unless it is the first page.
-    let schemas = state.schemas();
-    let renderers: Vec<render::Renderer<'_>> =
-        parts.iter().map(|p| render::Renderer::new(state, &schemas, p.kind, &p.projection)).collect();
-    let mut body = Vec::with_capacity(256 + page.len() * 2048);
+    let items = page.len();
+    let mut body = Vec::with_capacity(256 + items * 2048);
     // The envelope, written piece by piece (a `format!` cost more than a point read's SQL).
     body.extend_from_slice(b"{\"schemas\":[\"");
     body.extend_from_slice(LIST_RESPONSE_SCHEMA.as_bytes());
@@ -279,12 +279,32 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
         body.extend_from_slice(start.to_string().as_bytes());
     }
     body.extend_from_slice(b",\"Resources\":[");
-    for (n, (i, (stored, groups))) in page.into_iter().enumerate() {
-        if n > 0 {
-            body.push(b',');
+    let write = {
+        let (state, schemas) = (Arc::clone(state), state.schemas());
+        move |mut body: Vec<u8>| {
+            let renderers: Vec<render::Renderer<'_>> = parts
+                .iter()
+                .map(|p| render::Renderer::new(&state, &schemas, p.kind, &p.projection))
+                .collect();
+            for (n, (i, (stored, groups))) in page.into_iter().enumerate() {
+                if n > 0 {
+                    body.push(b',');
+                }
+                renderers[i].write(stored, groups.as_deref(), &mut body);
+            }
+            body
         }
-        renderers[i].write(stored, groups.as_deref(), &mut body);
-    }
+    };
+    // A long page takes a good part of a millisecond to write: it is written on the blocking
+    // pool, and the threads that serve requests (one on two cores, see
+    // `ServerConfig::worker_threads`) go on serving meanwhile.
+    let mut body = if items > INLINE_RENDER_ITEMS {
+        tokio::task::spawn_blocking(move || write(body))
+            .await
+            .map_err(|e| ApiError::internal("writing a page", e))?
+    } else {
+        write(body)
+    };
     body.push(b']');
     if let Some(previous) = previous {
         body.extend_from_slice(b",\"previousCursor\":");
@@ -299,6 +319,10 @@ pub async fn list(state: &SharedState, kinds: &[ResourceKind], params: ListParam
     resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     Ok(resp)
 }
+
+/// Pages of at most this many resources are written on the thread that serves the request;
+/// longer ones on the blocking pool.
+const INLINE_RENDER_ITEMS: usize = 20;
 
 /// RFC 7644 §3.4.2.4 over the concatenation of the parts: `offset` results skipped, at most
 /// `count` returned. Each item comes with the index of its part.
