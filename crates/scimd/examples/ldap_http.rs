@@ -1,16 +1,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stdout)]
-//! scimd with an LDAP domain against a plain LDAP client on the same slapd (the issue's LDAP
-//! speed targets): N users POSTed to scimd as `LDAP/…` and the same entries added straight to
-//! the directory with ldap3, then `userName eq` through scimd and the same lookups as direct
-//! searches, at the same concurrency, alternating in `ROUNDS` rounds (default 3). Prints one JSON
-//! line per figure and the ratios (for the lookups, the median of the rounds' ratios).
+//! The plain LDAP client scimd's LDAP domain is measured against (the issue's LDAP speed
+//! targets), with ldap3 on as many connections as scimd reads with:
+//!
+//! - `create N CONC`: N users POSTed to scimd as `LDAP/http<i>` and the same entries added
+//!   straight to the directory, at the same concurrency; one JSON line with both rates.
+//! - `lookups N CONC SECS`: `(uid=direct<i>)` searches for random i < N straight in the
+//!   directory for SECS seconds; one JSON line with the rate. `bench/domains` alternates them
+//!   with scimbench `filter-eq` on the `LDAP/http<i>` users through scimd.
 //!
 //! Run by `bench/domains`, which starts slapd and scimd; by hand:
 //!
 //! ```sh
 //! SCIMD_URL=http://127.0.0.1:8080/scim/v2 SCIMD_TOKEN=… LDAP_URL=ldap://… LDAP_BIND_DN=… \
 //! LDAP_PASSWORD=… LDAP_DIRECT_BASE=ou=direct,dc=… \
-//! cargo run --release -p scimd --example ldap_http -- 5000 16 5
+//! cargo run --release -p scimd --example ldap_http -- create 5000 16
 //! ```
 
 use ldap3::{Ldap, LdapConnAsync, Scope};
@@ -139,111 +142,87 @@ where
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).map(|a| a.parse().unwrap()).collect();
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let numbers: Vec<usize> = args.map(|a| a.parse().unwrap()).collect();
     let (n, conc, secs) = (
-        args.first().copied().unwrap_or(5000),
-        args.get(1).copied().unwrap_or(16),
-        args.get(2).copied().unwrap_or(5) as u64,
+        numbers.first().copied().unwrap_or(5000),
+        numbers.get(1).copied().unwrap_or(16),
+        numbers.get(2).copied().unwrap_or(5) as u64,
     );
     let base = Arc::new(env("LDAP_DIRECT_BASE"));
-    let (url, token) = (Arc::new(env("SCIMD_URL")), Arc::new(env("SCIMD_TOKEN")));
-    let http = reqwest::Client::new();
-    // As many LDAP connections as the scimd domain's pool (4 by default).
-    let pool: Arc<Vec<Ldap>> = Arc::new(futures_join(4).await);
-
-    let direct_add = {
-        let (pool, base) = (pool.clone(), base.clone());
-        count(n, conc, move |i| {
-            let (mut ldap, base) = (pool[i % pool.len()].clone(), base.clone());
-            async move {
-                let p = person("direct", i);
-                let dn = format!("uid={},{base}", p.uid);
-                ldap.add(&dn, ldap_entry(&p)).await.unwrap().success().unwrap();
-            }
-        })
-        .await
-    };
-    let scimd_add = {
-        let (http, url, token) = (http.clone(), url.clone(), token.clone());
-        count(n, conc, move |i| {
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
-            async move {
-                let r = http
-                    .post(format!("{url}/Users"))
-                    .bearer_auth(&*token)
-                    .header("content-type", "application/scim+json")
-                    .body(scim_user(&person("http", i)).to_string())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap_or_default());
-            }
-        })
-        .await
-    };
-    // The lookups alternate, direct then through scimd, round after round (ROUNDS, default 3):
-    // the directory's own rate drifts by tens of percent within minutes on a shared machine, so
-    // the figure is the median of the ratios measured within one round.
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3).max(1);
-    let mut eq_rounds: Vec<(f64, f64)> = Vec::new();
-    for _ in 0..rounds {
-        let direct_eq = {
-            let (pool, base) = (pool.clone(), base.clone());
-            timed(n, conc, secs, move |k| {
-                let (mut ldap, base) = (pool[k % pool.len()].clone(), base.clone());
-                async move {
-                    let (found, _) = ldap
-                        .search(&base, Scope::OneLevel, &format!("(uid=direct{k:06})"), vec!["*", "+"])
-                        .await
-                        .unwrap()
-                        .success()
-                        .unwrap();
-                    assert_eq!(found.len(), 1);
-                }
-            })
-            .await
-        };
-        let scimd_eq = {
-            let (http, url, token) = (http.clone(), url.clone(), token.clone());
-            timed(n, conc, secs, move |k| {
-                let (http, url, token) = (http.clone(), url.clone(), token.clone());
-                async move {
-                    let filter = format!("userName%20eq%20%22LDAP/http{k:06}%22");
-                    let r = http
-                        .get(format!("{url}/Users?filter={filter}"))
-                        .bearer_auth(&*token)
-                        .send()
-                        .await
-                        .unwrap();
-                    let body: Value = r.json().await.unwrap();
-                    assert_eq!(body["totalResults"], 1, "{body}");
-                }
-            })
-            .await
-        };
-        eq_rounds.push((direct_eq, scimd_eq));
+    // As many connections as the scimd domain reads with (`read_connections`, 16 by default).
+    let pool: Arc<Vec<Ldap>> = Arc::new(futures_join(16).await);
+    match command.as_str() {
+        "create" => {
+            let (url, token) = (Arc::new(env("SCIMD_URL")), Arc::new(env("SCIMD_TOKEN")));
+            let direct = direct_adds(&pool, &base, n, conc).await;
+            let scimd = scimd_adds(&url, &token, n, conc).await;
+            let ratio = (scimd / direct * 100.0).round() / 100.0;
+            println!(
+                "{}",
+                json!({"workload": "ldap-create", "direct_rps": direct.round(), "scimd_rps": scimd.round(), "ratio": ratio, "target": 0.5})
+            );
+        }
+        "lookups" => {
+            let rate = direct_lookups(&pool, &base, n, conc, secs).await;
+            println!("{}", json!({"workload": "filter-eq", "tag": "ldap-direct", "rps": rate.round()}));
+        }
+        other => panic!("{other:?}: the command is create or lookups (see the example's docs)"),
     }
-    let round2 = |x: f64| (x * 100.0).round() / 100.0;
-    let median = |mut xs: Vec<f64>| {
-        xs.sort_by(f64::total_cmp);
-        xs[xs.len() / 2]
-    };
-    println!(
-        "{}",
-        json!({"workload": "ldap-create", "direct_rps": direct_add.round(), "scimd_rps": scimd_add.round(), "ratio": round2(scimd_add / direct_add), "target": 0.5})
-    );
-    let ratios: Vec<f64> = eq_rounds.iter().map(|(d, s)| round2(s / d)).collect();
-    println!(
-        "{}",
-        json!({
-            "workload": "ldap-filter-eq",
-            "direct_rps": median(eq_rounds.iter().map(|r| r.0).collect()).round(),
-            "scimd_rps": median(eq_rounds.iter().map(|r| r.1).collect()).round(),
-            "ratio": median(ratios.clone()),
-            "rounds": ratios,
-            "target": 0.5
-        })
-    );
+}
+
+/// `n` entries added straight to the directory, the rate.
+async fn direct_adds(pool: &Arc<Vec<Ldap>>, base: &Arc<String>, n: usize, conc: usize) -> f64 {
+    let (pool, base) = (pool.clone(), base.clone());
+    count(n, conc, move |i| {
+        let (mut ldap, base) = (pool[i % pool.len()].clone(), base.clone());
+        async move {
+            let p = person("direct", i);
+            let dn = format!("uid={},{base}", p.uid);
+            ldap.add(&dn, ldap_entry(&p)).await.unwrap().success().unwrap();
+        }
+    })
+    .await
+}
+
+/// `n` users POSTed to scimd as `LDAP/http<i>`, the rate.
+async fn scimd_adds(url: &Arc<String>, token: &Arc<String>, n: usize, conc: usize) -> f64 {
+    let http = reqwest::Client::new();
+    let (url, token) = (url.clone(), token.clone());
+    count(n, conc, move |i| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            let r = http
+                .post(format!("{url}/Users"))
+                .bearer_auth(&*token)
+                .header("content-type", "application/scim+json")
+                .body(scim_user(&person("http", i)).to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap_or_default());
+        }
+    })
+    .await
+}
+
+/// `userName eq` lookups straight in the directory, the rate.
+async fn direct_lookups(pool: &Arc<Vec<Ldap>>, base: &Arc<String>, n: usize, conc: usize, secs: u64) -> f64 {
+    let (pool, base) = (pool.clone(), base.clone());
+    timed(n, conc, secs, move |k| {
+        let (mut ldap, base) = (pool[k % pool.len()].clone(), base.clone());
+        async move {
+            let (found, _) = ldap
+                .search(&base, Scope::OneLevel, &format!("(uid=direct{k:06})"), vec!["*", "+"])
+                .await
+                .unwrap()
+                .success()
+                .unwrap();
+            assert_eq!(found.len(), 1);
+        }
+    })
+    .await
 }
 
 async fn futures_join(k: usize) -> Vec<Ldap> {
