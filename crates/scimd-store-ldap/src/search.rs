@@ -3,8 +3,6 @@
 //! short), probes (one request, at most a page of entries, saying whether that was all) and
 //! reads of one resource.
 
-use ldap3::Ldap;
-use ldap3::result::LdapError;
 use scimd_store::{ResourceKind, StoreError, StoreResult, StoredResource};
 
 use crate::entry::{Decoded, Layout, RawEntry, decode, parse_entry};
@@ -33,19 +31,6 @@ enum Failure {
 }
 
 impl LdapStore {
-    /// A connection, and a closure-free way to report that it broke.
-    pub(crate) async fn connection(&self) -> StoreResult<(usize, Ldap)> {
-        self.pool.get().await
-    }
-
-    /// Maps a client error of the connection in `slot`, dropping the connection if it broke.
-    pub(crate) async fn client_error(&self, slot: usize, e: LdapError) -> StoreError {
-        if error::is_connection_error(&e) {
-            self.pool.discard(slot).await;
-        }
-        error::client(self.pool.url(), e)
-    }
-
     /// The entry `dn` (RFC 4511 base search), `None` if there is none or it does not match
     /// `filter`.
     pub(crate) async fn search_base(

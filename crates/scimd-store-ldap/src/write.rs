@@ -66,7 +66,7 @@ impl LdapStore {
 
     /// Runs a write on a pooled connection and maps its result.
     async fn run(&self, op: &Op<'_>, write: Write<'_>, controls: Vec<RawControl>) -> StoreResult<LdapResult> {
-        let (slot, mut ldap) = self.connection().await?;
+        let (slot, mut ldap) = self.pool.get().await?;
         let ldap = ldap.with_controls(controls).with_timeout(self.config.timeout());
         let res = match write {
             Write::Add(dn, attrs) => ldap.add(dn, attrs).await,
@@ -80,7 +80,13 @@ impl LdapStore {
                 Err(StoreError::Backend(format!("{}: {}", op.url, error::describe(&r))))
             }
             Ok(r) => Err(error::result(op, &r)),
-            Err(e) => Err(self.client_error(slot, e).await),
+            Err(e) => {
+                // A broken connection leaves the pool; the next write opens another.
+                if error::is_connection_error(&e) {
+                    self.pool.discard(slot).await;
+                }
+                Err(error::client(op.url, e))
+            }
         }
     }
 
