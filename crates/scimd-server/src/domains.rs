@@ -65,6 +65,9 @@ pub struct DomainConfig {
     /// postgres: the connection pool size (default 8).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool_size: Option<u32>,
+    /// postgres: the CA certificates (PEM) that TLS trusts, instead of the system's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
     /// ldap: the attribute-name preset, `openldap` (default) or `active-directory`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,

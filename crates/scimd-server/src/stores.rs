@@ -22,7 +22,8 @@ pub(crate) async fn open(
         StoreType::Sqlite => open_sqlite(config, data_dir).await,
         StoreType::Postgres => {
             let url = config.url.as_deref().unwrap_or_default();
-            Ok(Arc::new(PgStore::connect(url, config.pool_size.unwrap_or(8)).await?))
+            let pool_size = config.pool_size.unwrap_or(8);
+            Ok(Arc::new(PgStore::connect_with(url, pool_size, config.ca_file.as_deref()).await?))
         }
         StoreType::Ldap => {
             let ldap = ldap_config(config).map_err(StoreError::Rejected)?;

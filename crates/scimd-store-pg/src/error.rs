@@ -62,7 +62,16 @@ pub(crate) fn from_pg(err: tokio_postgres::Error) -> OpError {
 /// (the server cannot be reached), or the client could not handle what it got (a backend error).
 fn from_client_error(err: &tokio_postgres::Error) -> StoreError {
     let io = std::error::Error::source(err).is_some_and(|s| s.is::<std::io::Error>());
-    let text = err.to_string();
+    // The error and its causes (a TLS handshake's says which certificate check failed).
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(inner) = cause {
+        let more = inner.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = inner.source();
+    }
     if err.is_closed() || io || text.contains("timeout") || text.contains("connect") {
         StoreError::Unavailable(text)
     } else {

@@ -46,9 +46,8 @@
 //! - Concurrency is handled by the database: row locks, unique indexes and `version`, never by
 //!   process-local locks, so that any number of nodes may share one database.
 //! - A server that cannot be reached is [`scimd_store::StoreError::Unavailable`], never a panic.
-//!
-//! # Not yet
-//! TLS to the server (connections are made without TLS; `sslmode=require` fails to connect).
+//! - TLS as the URL's `sslmode` asks (`prefer` by default), always with the server's
+//!   certificate and name checked (`tls.rs`).
 
 mod error;
 mod filter;
@@ -60,6 +59,7 @@ mod schema;
 mod settings;
 mod sql;
 mod store;
+mod tls;
 mod write;
 
 pub use store::PgStore;

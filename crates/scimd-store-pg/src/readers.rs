@@ -20,13 +20,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use deadpool_postgres::ClientWrapper;
 use scimd_store::{StoreError, StoreResult};
-use tokio_postgres::NoTls;
 
 use crate::error::from_connect;
+use crate::tls::MakeTls;
 
 /// A few connections shared by point reads, round-robin.
 pub(crate) struct Readers {
     config: tokio_postgres::Config,
+    tls: MakeTls,
     slots: Vec<tokio::sync::Mutex<Option<Arc<ClientWrapper>>>>,
     next: AtomicUsize,
 }
@@ -34,9 +35,10 @@ pub(crate) struct Readers {
 impl Readers {
     /// `n` shared connections (none: every read takes a connection of the pool), opened at
     /// their first use.
-    pub(crate) fn new(config: tokio_postgres::Config, n: usize) -> Readers {
+    pub(crate) fn new(config: tokio_postgres::Config, tls: MakeTls, n: usize) -> Readers {
         Readers {
             config,
+            tls,
             slots: (0..n).map(|_| tokio::sync::Mutex::new(None)).collect(),
             next: AtomicUsize::new(0),
         }
@@ -60,7 +62,7 @@ impl Readers {
             return Ok(Arc::clone(client));
         }
         *slot = None;
-        let (client, connection) = self.config.connect(NoTls).await.map_err(from_connect)?;
+        let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(from_connect)?;
         // The connection's task ends when its last user drops the client.
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {

@@ -6,6 +6,7 @@
 //! transaction, so a failed one left nothing behind.
 
 use std::ops::Deref;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,11 +17,11 @@ use scimd_store::{
     StoreQuery, StoreResult, StoredResource, UserStore,
 };
 use time::OffsetDateTime;
-use tokio_postgres::NoTls;
 
 use crate::error::{OpError, from_pool};
 use crate::filter::narrowed_by_index;
 use crate::readers::Readers;
+use crate::tls::MakeTls;
 use crate::{read, schema, settings, write};
 
 /// How many times a write is attempted when the database asks for a retry.
@@ -50,6 +51,13 @@ impl PgStore {
     /// brings the schema up to date. A server that cannot be reached is
     /// [`StoreError::Unavailable`]; a schema written by a newer scimd is refused.
     pub async fn connect(url: &str, pool_size: u32) -> StoreResult<PgStore> {
+        PgStore::connect_with(url, pool_size, None).await
+    }
+
+    /// [`PgStore::connect`], trusting the CAs of `ca_file` (PEM) rather than the system's for
+    /// TLS (see `tls.rs`: the URL's `sslmode` says when TLS is used; a TLS connection always
+    /// checks the server's certificate and name).
+    pub async fn connect_with(url: &str, pool_size: u32, ca_file: Option<&Path>) -> StoreResult<PgStore> {
         // The URL may hold a password: it never enters an error message.
         let mut config: tokio_postgres::Config =
             url.parse().map_err(|_| StoreError::Backend("the PostgreSQL URL is not valid".to_owned()))?;
@@ -73,10 +81,11 @@ impl PgStore {
         let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let shared = (size / 4).min(cores);
-        let readers = Readers::new(config.clone(), shared);
+        let tls = MakeTls::new(ca_file)?;
+        let readers = Readers::new(config.clone(), tls.clone(), shared);
         let size = size - shared;
         let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+            Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(size)
             .runtime(Runtime::Tokio1)

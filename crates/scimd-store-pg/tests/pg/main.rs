@@ -10,3 +10,5 @@ mod kit;
 mod nodes;
 mod schema;
 mod server;
+mod socket;
+mod tls;

@@ -28,8 +28,13 @@ fn pg_database() -> String {
     let out =
         Command::new("psql").arg(&url).arg("-qc").arg(format!("CREATE DATABASE {name}")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let (base, _) = url.rsplit_once('/').unwrap();
-    format!("{base}/{name}")
+    // The same server and parameters (`sslmode`), another database.
+    let (address, query) = url.split_once('?').map_or((url.as_str(), None), |(a, q)| (a, Some(q)));
+    let (base, _) = address.rsplit_once('/').unwrap();
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
 }
 
 /// A new subtree with `ou=people` and `ou=groups` under the test directory's base; its DN.
@@ -157,6 +162,46 @@ async fn one_user_reads_back_the_same_from_primary_postgresql_and_ldap() {
         .get(&format!("/Users?filter={}", urlencode("userName eq \"LDAP/kim\" and title eq \"engineer\"")))
         .await;
     assert_eq!(only.body["totalResults"], 1, "{}", only.text);
+}
+
+#[tokio::test]
+async fn a_postgresql_domain_over_tls_checks_the_servers_certificate_with_its_ca_file() {
+    // The throwaway server offers TLS with a certificate of a throwaway CA (scripts/pg-server).
+    let application = unique("scimd-it-tls-");
+    let url =
+        pg_database().replace("sslmode=disable", &format!("sslmode=require&application_name={application}"));
+    let domain = |ca: &str| format!("[[domains]]\nname = \"PG\"\ntype = \"postgres\"\nurl = \"{url}\"\n{ca}");
+
+    // Without the CA: the system's CAs did not sign it; the domain is unavailable, PRIMARY works.
+    let (s, _dir) = start(&domain(""));
+    let refused = s.post("/Users", &kim("PG/kim")).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE, "{}", refused.text);
+    assert_eq!(s.post("/Users", &kim("kim")).await.status, StatusCode::CREATED);
+    drop(s);
+
+    let (s, _dir) = start(&domain(&format!("ca_file = \"{}\"\n", env("SCIMD_TEST_PG_CA_FILE"))));
+    let created = s.post("/Users", &kim("PG/kim")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let got = s.get(&format!("/Users/{}", created.body["id"].as_str().unwrap())).await;
+    assert_eq!(got.body["userName"], "PG/kim");
+    let found = s.get(&format!("/Users?filter={}", urlencode("userName eq \"PG/kim\""))).await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.text);
+    // The server's own view: every connection of this scimd is a TLS session.
+    let out = Command::new("psql")
+        .arg(env("SCIMD_TEST_PG_URL"))
+        .args([
+            "-tAc",
+            &format!(
+                "SELECT count(*), bool_and(s.ssl) FROM pg_stat_activity AS a JOIN pg_stat_ssl AS s \
+             USING (pid) WHERE a.application_name = '{application}'"
+            ),
+        ])
+        .output()
+        .unwrap();
+    let view = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let (count, all_tls) = view.split_once('|').unwrap_or_else(|| panic!("{view}"));
+    assert!(count.parse::<u32>().unwrap() >= 2, "the pool's and a shared reader's connections: {view}");
+    assert_eq!(all_tls, "t", "{view}");
 }
 
 #[tokio::test]
