@@ -44,6 +44,17 @@ pub enum StoreType {
     Ldap,
 }
 
+impl StoreType {
+    /// The name the configuration writes (`type = "..."`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreType::Sqlite => "sqlite",
+            StoreType::Postgres => "postgres",
+            StoreType::Ldap => "ldap",
+        }
+    }
+}
+
 /// One secondary domain, as the config file (`[[domains]]`) and the admin API write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -94,14 +105,39 @@ impl DomainConfig {
             if present {
                 Ok(())
             } else {
-                Err(format!("domain {n}: a {:?} domain needs `{what}`", self.store_type))
+                Err(format!("domain {n}: a {} domain needs `{what}`", self.store_type.name()))
             }
         };
         match self.store_type {
-            StoreType::Sqlite => need("path", self.path.is_some()),
-            StoreType::Postgres => need("url", self.url.is_some()),
-            StoreType::Ldap => need("ldap", self.ldap.is_some()),
+            StoreType::Sqlite => need("path", self.path.is_some())?,
+            StoreType::Postgres => need("url", self.url.is_some())?,
+            StoreType::Ldap => need("ldap", self.ldap.is_some())?,
         }
+        // A setting of another type of store would be ignored: refused instead, so that a
+        // misplaced key (a directory's `ca_file` belongs in its `ldap` table) is seen.
+        let settings: [(&str, StoreType, bool); 6] = [
+            ("path", StoreType::Sqlite, self.path.is_some()),
+            ("url", StoreType::Postgres, self.url.is_some()),
+            ("pool_size", StoreType::Postgres, self.pool_size.is_some()),
+            ("ca_file", StoreType::Postgres, self.ca_file.is_some()),
+            ("preset", StoreType::Ldap, self.preset.is_some()),
+            ("ldap", StoreType::Ldap, self.ldap.is_some()),
+        ];
+        for (key, of, given) in settings {
+            if given && of != self.store_type {
+                let hint = if self.store_type == StoreType::Ldap {
+                    " (a directory's connection settings go in its `ldap` table)"
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "domain {n}: `{key}` is a setting of {} domains, not of {} ones{hint}",
+                    of.name(),
+                    self.store_type.name()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The configuration with its secrets replaced, for the admin API and logs.
@@ -579,4 +615,38 @@ pub(crate) async fn open_sqlite(config: &DomainConfig, data_dir: &Path) -> Store
     let path = config.path.clone().unwrap_or_else(|| PathBuf::from(format!("{}.db", config.name)));
     let path = if path.is_absolute() { path } else { data_dir.join(path) };
     Ok(Arc::new(SqliteStore::open(&path, SqliteOptions::default()).await?))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn domain(toml_text: &str) -> DomainConfig {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn a_domain_needs_the_setting_of_its_type() {
+        let err = domain("name = \"PG\"\ntype = \"postgres\"\n").check().unwrap_err();
+        assert_eq!(err, "domain PG: a postgres domain needs `url`");
+    }
+
+    #[test]
+    fn a_setting_of_another_type_of_store_is_refused_naming_it() {
+        let ok =
+            domain("name = \"PG\"\ntype = \"postgres\"\nurl = \"postgres://h/db\"\nca_file = \"ca.pem\"\n");
+        assert_eq!(ok.check(), Ok(()));
+        let err = domain("name = \"PG\"\ntype = \"postgres\"\nurl = \"postgres://h/db\"\npath = \"pg.db\"\n")
+            .check()
+            .unwrap_err();
+        assert_eq!(err, "domain PG: `path` is a setting of sqlite domains, not of postgres ones");
+        // A directory's TLS CA belongs in its `ldap` table; at the top it would be ignored.
+        let err =
+            domain("name = \"LDAP\"\ntype = \"ldap\"\nca_file = \"ca.pem\"\nldap = { url = \"ldap://h\" }\n")
+                .check()
+                .unwrap_err();
+        assert!(err.starts_with("domain LDAP: `ca_file` is a setting of postgres domains"), "{err}");
+        assert!(err.contains("`ldap` table"), "{err}");
+    }
 }
