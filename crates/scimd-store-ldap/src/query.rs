@@ -64,6 +64,19 @@ fn reads_members(filter: &ClaimFilter) -> bool {
     }
 }
 
+/// Whether the filter reads `meta.created` or `meta.lastModified`: only then are a candidate's
+/// times written out for the evaluator.
+fn reads_times(filter: &ClaimFilter) -> bool {
+    const TIMES: fn(&ClaimPath) -> bool =
+        |p| matches!(p, ClaimPath::Column(Column::Created | Column::LastModified));
+    match filter {
+        ClaimFilter::And(p) | ClaimFilter::Or(p) => p.iter().any(reads_times),
+        ClaimFilter::Not(f) | ClaimFilter::ElementMatch { filter: f, .. } => reads_times(f),
+        ClaimFilter::Compare { path, .. } | ClaimFilter::Present { path } => TIMES(path),
+        ClaimFilter::All | ClaimFilter::Eq { .. } => false,
+    }
+}
+
 /// RFC 3339 as the server renders `meta` times.
 fn rfc3339(t: time::OffsetDateTime) -> Option<String> {
     t.format(&Rfc3339).ok()
@@ -179,6 +192,7 @@ impl LdapStore {
                 .matches(narrowed, &layout.base, &filter, attrs, Some(self.config.max_candidates))
                 .await?;
             let mut rows = Vec::with_capacity(entries.len());
+            let times = reads_times(&q.filter);
             for e in &entries {
                 let d = self.decode(layout, e)?;
                 let members =
@@ -193,7 +207,8 @@ impl LdapStore {
                             display: m.display.as_deref(),
                         })
                         .collect();
-                    let (created, modified) = (rfc3339(d.created), rfc3339(d.last_modified));
+                    let (created, modified) =
+                        if times { (rfc3339(d.created), rfc3339(d.last_modified)) } else { (None, None) };
                     let subject = Subject {
                         id: &d.id,
                         claims: &d.claims,
@@ -426,6 +441,17 @@ mod tests {
 
     fn row(seq: i64, key: Option<SortValue>) -> Row {
         Row { seq, key, id: format!("i{seq}"), item: None, dn: String::new(), in_a_group: None, raw: None }
+    }
+
+    #[test]
+    fn only_filters_on_meta_times_read_the_candidates_times() {
+        let created = ClaimFilter::Present { path: ClaimPath::Column(Column::Created) };
+        let name = ClaimFilter::Eq { claim: "userName".into(), value: "kim".into(), case_exact: false };
+        assert!(!reads_times(&name));
+        assert!(!reads_times(&ClaimFilter::Present { path: ClaimPath::Column(Column::Id) }));
+        assert!(reads_times(&created));
+        let nested = ClaimFilter::And(vec![name.clone(), ClaimFilter::Not(Box::new(created))]);
+        assert!(reads_times(&ClaimFilter::Or(vec![name, nested])));
     }
 
     /// RFC 7644 §3.4.2.3: missing values last ascending, first descending; ties by creation.

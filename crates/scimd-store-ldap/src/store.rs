@@ -230,6 +230,10 @@ impl UserStore for LdapStore {
 
     async fn memberships_of(&self, ids: &[String]) -> StoreResult<Vec<Vec<Membership>>> {
         use futures_util::StreamExt as _;
+        // One resource (a lookup, a GET): no stream to build for it.
+        if let [id] = ids {
+            return Ok(vec![self.memberships_of_id(id).await?]);
+        }
         let lookups: Vec<_> = ids.iter().map(|id| self.memberships_of_id(id)).collect();
         futures_util::stream::iter(lookups).buffered(16).collect::<Vec<_>>().await.into_iter().collect()
     }
