@@ -17,6 +17,7 @@ use scimd_store::{
     StoreQuery, StoreResult, StoredResource, UserStore,
 };
 use time::OffsetDateTime;
+use tokio_postgres::config::SslMode;
 
 use crate::error::{OpError, from_pool};
 use crate::filter::narrowed_by_index;
@@ -81,7 +82,7 @@ impl PgStore {
         let size = usize::try_from(pool_size.max(1)).unwrap_or(1);
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let shared = (size / 4).min(cores);
-        let tls = MakeTls::new(ca_file)?;
+        let tls = MakeTls::new(ca_file, config.get_ssl_mode() != SslMode::Disable)?;
         let readers = Readers::new(config.clone(), tls.clone(), shared);
         let size = size - shared;
         let manager =

@@ -32,10 +32,12 @@ pub(crate) struct MakeTls {
 }
 
 impl MakeTls {
-    /// Trusts the CAs of `ca_file` (PEM), else the system's.
-    pub(crate) fn new(ca_file: Option<&Path>) -> StoreResult<MakeTls> {
+    /// Trusts the CAs of `ca_file` (PEM), else the system's (read only if `tls` may be used:
+    /// not for `sslmode=disable`).
+    pub(crate) fn new(ca_file: Option<&Path>, tls: bool) -> StoreResult<MakeTls> {
         let mut roots = rustls::RootCertStore::empty();
         match ca_file {
+            None if !tls => {}
             Some(path) => {
                 let bad = |e: String| {
                     StoreError::Rejected(format!("the PostgreSQL CA file {}: {e}", path.display()))
