@@ -32,6 +32,27 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an operation waits for a free connection of the pool.
 const POOL_WAIT: Duration = Duration::from_secs(30);
 
+/// The connection settings of `url`. libpq's `sslmode=verify-ca` and `verify-full`, which
+/// tokio-postgres does not read, are taken as `require`: TLS here checks the certificate and
+/// the name in every mode (tls.rs). The URL may hold a password: an error names the option at
+/// fault, never the URL.
+fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
+    let url =
+        url.replace("sslmode=verify-full", "sslmode=require").replace("sslmode=verify-ca", "sslmode=require");
+    url.parse().map_err(|e: tokio_postgres::Error| {
+        let why = std::error::Error::source(&e).map(ToString::to_string).filter(|s| s.contains("option `"));
+        let hint = if why.as_deref().is_some_and(|w| w.contains("`sslrootcert`")) {
+            " (the domain's `ca_file` names the CAs to trust)"
+        } else {
+            ""
+        };
+        StoreError::Backend(match why {
+            Some(why) => format!("the PostgreSQL URL is not valid: {why}{hint}"),
+            None => "the PostgreSQL URL is not valid".to_owned(),
+        })
+    })
+}
+
 /// The PostgreSQL user store: a pool of connections to one database (and schema), and a few
 /// connections that point reads share (see `readers.rs`).
 pub struct PgStore {
@@ -59,9 +80,7 @@ impl PgStore {
     /// TLS (see `tls.rs`: the URL's `sslmode` says when TLS is used; a TLS connection always
     /// checks the server's certificate and name).
     pub async fn connect_with(url: &str, pool_size: u32, ca_file: Option<&Path>) -> StoreResult<PgStore> {
-        // The URL may hold a password: it never enters an error message.
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|_| StoreError::Backend("the PostgreSQL URL is not valid".to_owned()))?;
+        let mut config = parse_url(url)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -287,5 +306,37 @@ impl SettingsStore for PgStore {
         expected: Option<u64>,
     ) -> StoreResult<u64> {
         write_retrying!(self, |client| settings::save(&mut client, key, value, expected))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn libpq_verify_modes_read_as_require() {
+        for mode in ["verify-full", "verify-ca", "require"] {
+            let config = parse_url(&format!("postgres://scimd@db.example.com/scimd?sslmode={mode}")).unwrap();
+            assert_eq!(config.get_ssl_mode(), SslMode::Require, "{mode}");
+        }
+        let config = parse_url("host=db.example.com dbname=scimd sslmode=verify-full").unwrap();
+        assert_eq!(config.get_ssl_mode(), SslMode::Require);
+        assert_eq!(parse_url("postgres://h/db").unwrap().get_ssl_mode(), SslMode::Prefer);
+    }
+
+    #[test]
+    fn a_url_that_cannot_be_read_names_the_option_never_the_password() {
+        let err = parse_url("postgres://scimd:hunter2@h/db?sslmode=sometimes").unwrap_err();
+        let StoreError::Backend(message) = err else { panic!("{err:?}") };
+        assert_eq!(message, "the PostgreSQL URL is not valid: invalid value for option `sslmode`");
+        let err = parse_url("postgres://scimd:hunter2@h/db?sslrootcert=/x").unwrap_err();
+        let StoreError::Backend(message) = err else { panic!("{err:?}") };
+        assert!(
+            message.ends_with("unknown option `sslrootcert` (the domain's `ca_file` names the CAs to trust)"),
+            "{message}"
+        );
+        let err = parse_url("host='hunter2").unwrap_err();
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
     }
 }

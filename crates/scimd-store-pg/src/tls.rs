@@ -1,7 +1,8 @@
 //! TLS to PostgreSQL, with rustls.
 //!
 //! The URL's `sslmode` says when: `disable` never, `prefer` (the default, as in libpq) when the
-//! server offers it, `require` always (a server without TLS is refused). Unlike libpq's
+//! server offers it, `require` always (a server without TLS is refused; libpq's `verify-ca` and
+//! `verify-full` are read as `require`, see `store.rs`). Unlike libpq's
 //! `prefer` and `require`, which accept any certificate, a TLS connection here always checks
 //! the server's certificate chain and name (the URL's host) against the CAs of the domain's
 //! `ca_file`, else the system's: a connection that anyone in the middle could read is not
