@@ -212,9 +212,12 @@ impl Config {
             .map_err(|_| ConfigError(format!("server.listen: \"{}\" is not ADDR:PORT", self.server.listen)))
     }
 
-    /// The configuration as TOML, every key shown.
+    /// The configuration as TOML, every key shown, the domains' secrets as `********` (what
+    /// `scimd config` prints may end up in a ticket).
     pub fn to_toml(&self) -> String {
-        toml::to_string(self).unwrap_or_default()
+        let mut shown = self.clone();
+        shown.domains = shown.domains.iter().map(crate::domains::DomainConfig::redacted).collect();
+        toml::to_string(&shown).unwrap_or_default()
     }
 }
 
@@ -264,6 +267,23 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_printed_configuration_hides_the_domains_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("scimd.toml");
+        std::fs::write(
+            &f,
+            "[[domains]]\nname = \"PG\"\ntype = \"postgres\"\nurl = \"postgres://scimd:pg-s3cret@db/scimd\"\n\
+             [[domains]]\nname = \"LDAP\"\ntype = \"ldap\"\n\
+             ldap = { url = \"ldap://h\", bind_dn = \"cn=a\", bind_secret = \"ldap-s3cret\" }\n",
+        )
+        .unwrap();
+        let shown = Config::load(Some(&f), env(&[])).unwrap().to_toml();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("postgres://scimd:********@db/scimd"), "{shown}");
+        assert!(shown.contains("cn=a"), "{shown}");
     }
 
     #[test]

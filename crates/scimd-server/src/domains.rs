@@ -161,14 +161,68 @@ impl DomainConfig {
     }
 }
 
-/// `scheme://user:secret@host/...` with the secret hidden.
+/// A PostgreSQL URL or `key=value` string with its password hidden: the one in the authority
+/// (`scheme://user:secret@host/...`, up to the last `@`, so that an `@` left unencoded in the
+/// secret hides more rather than less) and any `password` parameter (`?password=...`,
+/// `password=... ` or `password='...'`).
 fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let Some((auth, host)) = rest.split_once('@') else { return url.to_owned() };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:********@{host}"),
-        None => url.to_owned(),
+    const HIDDEN: &str = "********";
+    let Some((scheme, rest)) = url.split_once("://") else { return redact_keywords(url) };
+    let rest = match rest.rsplit_once('@') {
+        Some((auth, host)) => match auth.split_once(':') {
+            Some((user, _)) => format!("{user}:{HIDDEN}@{host}"),
+            None => rest.to_owned(),
+        },
+        None => rest.to_owned(),
+    };
+    let rest = match rest.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<String> = query
+                .split('&')
+                .map(|p| match p.split_once('=') {
+                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}={HIDDEN}"),
+                    _ => p.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", params.join("&"))
+        }
+        None => rest,
+    };
+    format!("{scheme}://{rest}")
+}
+
+/// The `password` of a libpq `key=value` string hidden (its value bare or quoted, `\'`
+/// escapes included).
+fn redact_keywords(conninfo: &str) -> String {
+    let mut out = String::with_capacity(conninfo.len());
+    let mut rest = conninfo;
+    while let Some(at) = rest.find("password") {
+        let before_ok = rest[..at].chars().next_back().is_none_or(char::is_whitespace);
+        let after = rest[at + "password".len()..].trim_start();
+        let Some(value) = after.strip_prefix('=').filter(|_| before_ok) else {
+            out.push_str(&rest[..at + "password".len()]);
+            rest = &rest[at + "password".len()..];
+            continue;
+        };
+        out.push_str(&rest[..at]);
+        out.push_str("password=********");
+        let value = value.trim_start();
+        // The value's end: the closing quote, or the next space.
+        let end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let close = quoted.char_indices().find(|&(_, c)| {
+                let found = c == '\'' && !escaped;
+                escaped = c == '\\' && !escaped;
+                found
+            });
+            close.map_or(value.len(), |(i, _)| i + 2)
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        rest = &value[end..];
     }
+    out.push_str(rest);
+    out
 }
 
 /// Where a domain was defined.
@@ -621,6 +675,29 @@ pub(crate) async fn open_sqlite(config: &DomainConfig, data_dir: &Path) -> Store
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_form_of_a_postgresql_password_is_hidden() {
+        let cases = [
+            ("postgres://scimd:s3cret@db:5432/scimd", "postgres://scimd:********@db:5432/scimd"),
+            ("postgres://scimd:p@ss@db/scimd", "postgres://scimd:********@db/scimd"),
+            ("postgres://scimd@db/scimd?sslmode=require", "postgres://scimd@db/scimd?sslmode=require"),
+            (
+                "postgres://scimd@db/scimd?password=s3cret&sslmode=require",
+                "postgres://scimd@db/scimd?password=********&sslmode=require",
+            ),
+            (
+                "host=db user=scimd password=s3cret dbname=scimd",
+                "host=db user=scimd password=******** dbname=scimd",
+            ),
+            ("host=db password = 'two words\\' here' dbname=x", "host=db password=******** dbname=x"),
+            ("host=db dbname=passwords", "host=db dbname=passwords"),
+            ("password=s3cret", "password=********"),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
+    }
 
     fn domain(toml_text: &str) -> DomainConfig {
         toml::from_str(toml_text).unwrap()
