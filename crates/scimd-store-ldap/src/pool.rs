@@ -7,8 +7,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings};
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject as _;
 use scimd_store::{StoreError, StoreResult};
 
 use crate::config::LdapConfig;
@@ -98,8 +96,7 @@ impl Pool {
 }
 
 /// The TLS client configuration for `ldaps://` and StartTLS (`wanted`): the CAs of `ca_file`,
-/// else the system's, with the ring provider named explicitly (so that no process-wide default
-/// is needed whatever other crates enable).
+/// else the system's, as every store trusts them ([`scimd_store::tls`]).
 pub(crate) fn tls_config(
     config: &LdapConfig,
     wanted: bool,
@@ -107,30 +104,7 @@ pub(crate) fn tls_config(
     if !wanted {
         return Ok(None);
     }
-    let mut roots = rustls::RootCertStore::empty();
-    match &config.ca_file {
-        Some(path) => {
-            let bad = |e: String| {
-                StoreError::Unavailable(format!("the CA file {} of {}: {e}", path.display(), config.url))
-            };
-            let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))?;
-            for cert in certs {
-                roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
-            }
-        }
-        None => {
-            let found = rustls_native_certs::load_native_certs();
-            for cert in found.certs {
-                // A system certificate rustls cannot use is skipped, as browsers do.
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| StoreError::Backend(format!("TLS setup for {}: {e}", config.url)))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Some(Arc::new(tls)))
+    scimd_store::tls::client_config(config.ca_file.as_deref())
+        .map(Some)
+        .map_err(|e| StoreError::Unavailable(format!("TLS to {}: {e}", config.url)))
 }

@@ -19,8 +19,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use rustls::pki_types::pem::PemObject as _;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::ServerName;
 use scimd_store::{StoreError, StoreResult};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::Socket;
@@ -29,44 +28,21 @@ use tokio_postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream}
 /// Makes the TLS session of each new connection.
 #[derive(Clone)]
 pub(crate) struct MakeTls {
-    config: Arc<rustls::ClientConfig>,
+    /// None with `sslmode=disable`, where no handshake is ever made.
+    config: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl MakeTls {
-    /// Trusts the CAs of `ca_file` (PEM), else the system's (read only if `tls` may be used:
-    /// not for `sslmode=disable`).
+    /// Trusts the CAs of `ca_file` (PEM), else the system's, as every store does
+    /// ([`scimd_store::tls`]); none are read if `tls` cannot be used (`sslmode=disable`) and
+    /// no `ca_file` is given (a given one is checked at once).
     pub(crate) fn new(ca_file: Option<&Path>, tls: bool) -> StoreResult<MakeTls> {
-        let mut roots = rustls::RootCertStore::empty();
-        match ca_file {
-            None if !tls => {}
-            Some(path) => {
-                let bad = |e: String| {
-                    StoreError::Rejected(format!("the PostgreSQL CA file {}: {e}", path.display()))
-                };
-                let mut any = false;
-                for cert in CertificateDer::pem_file_iter(path).map_err(|e| bad(e.to_string()))? {
-                    roots.add(cert.map_err(|e| bad(e.to_string()))?).map_err(|e| bad(e.to_string()))?;
-                    any = true;
-                }
-                if !any {
-                    return Err(bad("it holds no certificate".to_owned()));
-                }
-            }
-            None => {
-                for cert in rustls_native_certs::load_native_certs().certs {
-                    // A system certificate rustls cannot use is skipped, as browsers do.
-                    let _ = roots.add(cert);
-                }
-            }
+        if ca_file.is_none() && !tls {
+            return Ok(MakeTls { config: None });
         }
-        // The ring provider named explicitly: no process-wide default is needed.
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| StoreError::Backend(format!("TLS setup for PostgreSQL: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(MakeTls { config: Arc::new(config) })
+        let config = scimd_store::tls::client_config(ca_file)
+            .map_err(|e| StoreError::Rejected(format!("PostgreSQL TLS: {e}")))?;
+        Ok(MakeTls { config: Some(config) })
     }
 }
 
@@ -79,14 +55,14 @@ impl MakeTlsConnect<Socket> for MakeTls {
     /// cannot be checked is an error only if a handshake is made.
     fn make_tls_connect(&mut self, host: &str) -> io::Result<Connect> {
         let name = ServerName::try_from(host.to_owned()).map_err(|_| host.to_owned());
-        Ok(Connect { config: Arc::clone(&self.config), name })
+        Ok(Connect { config: self.config.clone(), name })
     }
 }
 
 /// The TLS handshake of one connection: the configuration, and the name the certificate must
 /// hold (or the host that is no such name).
 pub(crate) struct Connect {
-    config: Arc<rustls::ClientConfig>,
+    config: Option<Arc<rustls::ClientConfig>>,
     name: Result<ServerName<'static>, String>,
 }
 
@@ -103,7 +79,10 @@ impl TlsConnect<Socket> for Connect {
                     format!("\"{host}\" is no host name a TLS certificate can be checked against"),
                 )
             })?;
-            let connector = tokio_rustls::TlsConnector::from(self.config);
+            let config = self.config.ok_or_else(|| {
+                io::Error::new(io::ErrorKind::Unsupported, "TLS is off for this database (sslmode=disable)")
+            })?;
+            let connector = tokio_rustls::TlsConnector::from(config);
             match connector.connect(name, socket).await {
                 Ok(stream) => Ok(Tls(stream)),
                 Err(e) => Err(explain(e)),

@@ -26,6 +26,8 @@
 
 pub mod mapping;
 pub mod stored_time;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 use async_trait::async_trait;
 pub use mapping::{AttributeMap, DomainMap, MappedClaim, ValueKind};
