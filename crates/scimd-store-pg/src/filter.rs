@@ -88,6 +88,28 @@ pub(crate) fn narrowed_by_index(kind: ResourceKind, filter: &ClaimFilter) -> boo
     })
 }
 
+/// Whether `filter` matches at most one resource of `kind`: an equality on a unique key, alone
+/// or as one part of an AND. The keys are the id (unique in `resources`) and a user's userName
+/// (the unique index on its folded value, which an exact comparison narrows further).
+pub(crate) fn at_most_one(kind: ResourceKind, filter: &ClaimFilter) -> bool {
+    match filter {
+        ClaimFilter::And(parts) => parts.iter().any(|p| at_most_one(kind, p)),
+        ClaimFilter::Eq { claim, case_exact, .. } => {
+            (claim == ID && *case_exact) || (claim == USER_NAME && kind == ResourceKind::User)
+        }
+        ClaimFilter::Compare { path, op: CompareOp::Eq, value: CompValue::Str(_), attr_type, case_exact } => {
+            match path {
+                ClaimPath::Column(Column::Id) => *case_exact,
+                ClaimPath::Claim { claim, sub: None } => {
+                    claim == USER_NAME && kind == ResourceKind::User && *attr_type == AttrType::String
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
 /// The singular string claims with an expression index for resources of `kind`: userName,
 /// the kind's displayName, externalId.
 fn indexed_claim(kind: ResourceKind, claim: &str) -> Option<&'static str> {
@@ -589,6 +611,24 @@ mod tests {
 
     fn claim(c: &str) -> ClaimPath {
         ClaimPath::Claim { claim: c.into(), sub: None }
+    }
+
+    #[test]
+    fn equalities_on_unique_keys_match_at_most_one() {
+        use ResourceKind::{Group, User};
+        let user_name = cmp(claim(USER_NAME), CompareOp::Eq, "kim", false);
+        let id = cmp(ClaimPath::Column(Column::Id), CompareOp::Eq, "u1", true);
+        let display = cmp(claim(DISPLAY_NAME), CompareOp::Eq, "Kim", false);
+        assert!(at_most_one(User, &user_name));
+        assert!(at_most_one(User, &id) && at_most_one(Group, &id));
+        assert!(at_most_one(User, &ClaimFilter::And(vec![display.clone(), user_name.clone()])));
+        // Not unique: a group's userName claim, a displayName, an id compared without case
+        // (two ids may differ by case alone), an OR, another operator.
+        assert!(!at_most_one(Group, &user_name));
+        assert!(!at_most_one(User, &display));
+        assert!(!at_most_one(User, &cmp(ClaimPath::Column(Column::Id), CompareOp::Eq, "u1", false)));
+        assert!(!at_most_one(User, &ClaimFilter::Or(vec![user_name.clone(), id.clone()])));
+        assert!(!at_most_one(User, &cmp(claim(USER_NAME), CompareOp::Sw, "kim", false)));
     }
 
     #[test]

@@ -9,10 +9,10 @@ use scimd_store::{
 };
 
 use crate::error::{OpResult, corrupt, from_pg};
-use crate::filter::{KeyType, compile, compile_sort_key};
+use crate::filter::{KeyType, at_most_one, compile, compile_sort_key};
 use crate::resource::{
-    COLUMN_COUNT, COLUMNS, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, from_row,
-    kind_code, kind_from_code, members_from_row,
+    COLUMN_COUNT, COLUMNS, COLUMNS_OF_R, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL,
+    from_row, kind_code, kind_from_code, members_from_row,
 };
 use crate::sql::{Param, Sql};
 
@@ -90,7 +90,8 @@ pub(crate) async fn members_slice(
 /// ORDER BY <the page's order>
 /// ```
 /// With `limit` 0, the count alone. The filter's text appears twice; its parameters are bound
-/// once (they are numbered).
+/// once (they are numbered). The first page in creation order has no count (a page that is not
+/// full holds every match); an equality on a unique key, not even an order or a limit.
 pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<(Sql, Option<KeyType>)> {
     query.check_keyset()?;
     let mut sql = Sql::default();
@@ -119,7 +120,19 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     let in_groups =
         if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
     if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
-        // The first page in creation order (the lookup before a create, `userName eq "..."`):
+        if member_columns.is_empty() && at_most_one(query.kind, &query.filter) {
+            // An equality on a unique key (`userName eq`: the lookup before each create of
+            // Entra ID and Okta): a row at most, so neither order nor limit, whose nodes cost
+            // about an eighth of PostgreSQL's CPU for the lookup.
+            let in_groups = if with_memberships {
+                ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = r.id)"
+            } else {
+                ""
+            };
+            sql.text = ["SELECT NULL::bigint, NULL::text, ", COLUMNS_OF_R, in_groups, " ", &matches].concat();
+            return Ok((sql, None));
+        }
+        // The first page in creation order (`displayName eq "..."`, `emails.value eq "..."`):
         // a plain indexed scan with a LIMIT, no count. A page that is not full holds every
         // match; a full one is counted by a second statement.
         sql.text = [
@@ -258,7 +271,9 @@ async fn query_rows(
     let total = match total {
         Some(t) => u64::try_from(t).unwrap_or(0),
         // The first page's statement has no count: a page that is not full holds every match.
-        None if (items.len() as u64) < query.limit => items.len() as u64,
+        None if (items.len() as u64) < query.limit || at_most_one(query.kind, &query.filter) => {
+            items.len() as u64
+        }
         None => {
             let (count, _) = query_sql(&StoreQuery { limit: 0, ..query.clone() }, false)?;
             let rows = count.query(client).await.map_err(from_pg)?;
@@ -501,6 +516,48 @@ pub(crate) async fn holds_members_of_other_domains(client: &ClientWrapper) -> Op
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    use scimd_store::ClaimFilter;
+
+    fn users(filter: ClaimFilter, limit: u64) -> StoreQuery {
+        StoreQuery {
+            kind: ResourceKind::User,
+            filter,
+            limit,
+            offset: 0,
+            sort: None,
+            after: None,
+            before: None,
+            with_members: false,
+        }
+    }
+
+    fn user_name(op: scimd_core::filter::CompareOp) -> ClaimFilter {
+        ClaimFilter::Compare {
+            path: scimd_claims::ClaimPath::Claim { claim: scimd_claims::claims::USER_NAME.into(), sub: None },
+            op,
+            value: scimd_core::filter::CompValue::Str("kim".into()),
+            attr_type: scimd_core::schema::AttrType::String,
+            case_exact: false,
+        }
+    }
+
+    #[test]
+    fn a_lookup_by_a_unique_key_reads_its_row_without_order_or_limit() {
+        use scimd_core::filter::CompareOp;
+        let (sql, key) = query_sql(&users(user_name(CompareOp::Eq), 1), true).unwrap();
+        assert_eq!(key, None);
+        assert!(
+            sql.text.starts_with(&format!("SELECT NULL::bigint, NULL::text, {COLUMNS_OF_R}, EXISTS")),
+            "{}",
+            sql.text
+        );
+        assert!(sql.text.contains(" FROM resources AS r WHERE r.kind = 1 AND "), "{}", sql.text);
+        assert!(!sql.text.contains("ORDER BY") && !sql.text.contains("LIMIT"), "{}", sql.text);
+        // Any other first page is ordered and limited.
+        let (sql, _) = query_sql(&users(user_name(CompareOp::Sw), 1), true).unwrap();
+        assert!(sql.text.contains("ORDER BY r.seq LIMIT 1)"), "{}", sql.text);
+    }
 
     #[test]
     fn memberships_read_the_group_display_name_claim() {

@@ -19,6 +19,10 @@ pub(crate) use scimd_claims::claims::EMAILS;
 /// statement names it so: the list is a constant, not text built for each statement).
 pub(crate) const COLUMNS: &str = "x.seq, x.id, x.kind, x.created, x.last_modified, x.version, x.claims";
 
+/// [`COLUMNS`] of the `resources` row named `r` (the name the filter compiler writes), for a
+/// statement that reads the rows it filters.
+pub(crate) const COLUMNS_OF_R: &str = "r.seq, r.id, r.kind, r.created, r.last_modified, r.version, r.claims";
+
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 7;
 
