@@ -161,6 +161,10 @@ impl Homes {
             return;
         }
         if let Ok(mut map) = self.map.lock() {
+            // Most reads are of resources read before: nothing to copy for them.
+            if map.get(id).is_some_and(|known| known == domain) {
+                return;
+            }
             if map.len() >= HOMES_LIMIT {
                 map.clear();
             }
