@@ -117,19 +117,23 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     let member_comma = if member_columns.is_empty() { "" } else { ", " };
     // Whether each resource belongs to any group: most belong to none, and their page needs
     // no second statement.
-    let in_groups =
-        if with_memberships { ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = x.id)" } else { "" };
+    macro_rules! in_groups_of {
+        ($row:literal) => {
+            if with_memberships {
+                concat!(", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = ", $row, ".id)")
+            } else {
+                ""
+            }
+        };
+    }
+    let in_groups = in_groups_of!("x");
     if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
         if member_columns.is_empty() && at_most_one(query.kind, &query.filter) {
             // An equality on a unique key (`userName eq`: the lookup before each create of
             // Entra ID and Okta): a row at most, so neither order nor limit, whose nodes cost
             // about an eighth of PostgreSQL's CPU for the lookup.
-            let in_groups = if with_memberships {
-                ", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = r.id)"
-            } else {
-                ""
-            };
-            sql.text = ["SELECT NULL::bigint, NULL::text, ", COLUMNS_OF_R, in_groups, " ", &matches].concat();
+            sql.text = ["SELECT NULL::bigint, NULL::text, ", COLUMNS_OF_R, in_groups_of!("r"), " ", &matches]
+                .concat();
             return Ok((sql, None));
         }
         // The first page in creation order (`displayName eq "..."`, `emails.value eq "..."`):

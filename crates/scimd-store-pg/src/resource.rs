@@ -15,13 +15,35 @@ use crate::error::{OpError, OpResult, corrupt, from_pg};
 
 pub(crate) use scimd_claims::claims::EMAILS;
 
-/// The columns [`from_row`] reads first, in its order, of the `resources` row named `x` (every
-/// statement names it so: the list is a constant, not text built for each statement).
-pub(crate) const COLUMNS: &str = "x.seq, x.id, x.kind, x.created, x.last_modified, x.version, x.claims";
+/// The columns [`from_row`] reads first, in its order, of the `resources` row named `$row`: a
+/// constant, not text built for each statement.
+macro_rules! columns_of {
+    ($row:literal) => {
+        concat!(
+            $row,
+            ".seq, ",
+            $row,
+            ".id, ",
+            $row,
+            ".kind, ",
+            $row,
+            ".created, ",
+            $row,
+            ".last_modified, ",
+            $row,
+            ".version, ",
+            $row,
+            ".claims"
+        )
+    };
+}
 
-/// [`COLUMNS`] of the `resources` row named `r` (the name the filter compiler writes), for a
-/// statement that reads the rows it filters.
-pub(crate) const COLUMNS_OF_R: &str = "r.seq, r.id, r.kind, r.created, r.last_modified, r.version, r.claims";
+/// The columns [`from_row`] reads of the row named `x` (most statements name it so).
+pub(crate) const COLUMNS: &str = columns_of!("x");
+
+/// The same columns of the row named `r` (the name the filter compiler writes), for a statement
+/// that reads the rows it filters.
+pub(crate) const COLUMNS_OF_R: &str = columns_of!("r");
 
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 7;
@@ -166,6 +188,13 @@ pub(crate) const MEMBER_ARRAY_COLUMN_COUNT: usize = 4;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_column_lists_name_the_columns_from_row_reads() {
+        assert_eq!(COLUMNS.split(", ").count(), COLUMN_COUNT);
+        assert_eq!(COLUMNS_OF_R.replace("r.", "x."), COLUMNS);
+        assert!(COLUMNS.starts_with("x.seq, x.id, ") && COLUMNS.ends_with(", x.claims"));
+    }
 
     #[test]
     fn claims_are_written_as_one_json_object() {
