@@ -22,6 +22,8 @@
 //!   once migrate one after the other; a schema newer than the code is refused.
 //! - `readers.rs`: the few connections that reads an index narrows share, pipelined (the
 //!   rest of the pool serves writes and scans).
+//! - `lookups.rs`: lookups by userName (the one before each create) that arrive together,
+//!   answered by one statement on a shared connection.
 //! - `sql.rs`: `Sql`, a statement being built with its numbered, typed
 //!   parameters.
 //! - `filter.rs`: the compiler from a `ClaimFilter` and a `SortKey` to SQL over `jsonb`.
@@ -51,6 +53,7 @@
 
 mod error;
 mod filter;
+mod lookups;
 mod members;
 mod read;
 mod readers;

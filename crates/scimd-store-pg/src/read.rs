@@ -482,11 +482,22 @@ pub(crate) async fn explain(client: &mut Object, query: &StoreQuery) -> OpResult
         let row = row.first().ok_or_else(|| corrupt("no quoted literals"))?;
         (0..sql.params.len()).map(|i| row.try_get(i)).collect::<Result<_, _>>().map_err(from_pg)?
     };
+    explain_sql(client, &sql.text, &types, &literals).await
+}
+
+/// `EXPLAIN` of the generic plan of the statement `text`, whose parameters have the SQL types
+/// `types`, run with the values `literals` (SQL literals).
+pub(crate) async fn explain_sql(
+    client: &mut Object,
+    text: &str,
+    types: &[&str],
+    literals: &[String],
+) -> OpResult<String> {
     let (prepare, execute) = if types.is_empty() {
-        (format!("PREPARE scimd_explain AS {}", sql.text), "EXPLAIN EXECUTE scimd_explain".to_owned())
+        (format!("PREPARE scimd_explain AS {text}"), "EXPLAIN EXECUTE scimd_explain".to_owned())
     } else {
         (
-            format!("PREPARE scimd_explain ({}) AS {}", types.join(", "), sql.text),
+            format!("PREPARE scimd_explain ({}) AS {text}", types.join(", ")),
             format!("EXPLAIN EXECUTE scimd_explain ({})", literals.join(", ")),
         )
     };

@@ -49,6 +49,11 @@ impl Readers {
         !self.slots.is_empty()
     }
 
+    /// How many shared connections there are.
+    pub(crate) fn count(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The next shared connection, connected anew if it broke.
     pub(crate) async fn client(&self) -> StoreResult<Arc<ClientWrapper>> {
         let n = self.slots.len();

@@ -30,6 +30,7 @@ fn current_version() -> i32 {
 
 /// Brings the schema to [`current_version`], or refuses a newer one.
 pub(crate) async fn migrate(client: &mut Object) -> StoreResult<()> {
+    check_encoding(client).await?;
     loop {
         let tx = client.transaction().await.map_err(store)?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(store)?;
@@ -71,6 +72,27 @@ pub(crate) async fn migrate(client: &mut Object) -> StoreResult<()> {
         tx.commit().await.map_err(store)?;
         tracing::info!(from = version, to = version + 1, name, "migrated the PostgreSQL store schema");
     }
+}
+
+/// Refuses a database whose encoding is not UTF-8: it could not hold every value a client may
+/// write (nor the schema, whose text is UTF-8).
+async fn check_encoding(client: &Object) -> StoreResult<()> {
+    let encoding: String = client
+        .query_one(
+            "SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .await
+        .map_err(store)?
+        .try_get(0)
+        .map_err(store)?;
+    if encoding == "UTF8" {
+        return Ok(());
+    }
+    Err(StoreError::Backend(format!(
+        "the database's encoding is {encoding}; scimd needs a UTF8 database \
+         (CREATE DATABASE ... ENCODING 'UTF8' TEMPLATE template0)"
+    )))
 }
 
 /// A migration error as the store reports it (a retry makes no sense here: the lock orders

@@ -13,14 +13,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use scimd_store::{
-    MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore, StoreError,
-    StoreQuery, StoreResult, StoredResource, UserStore,
+    Keyset, MemberChange, Membership, NewResource, Page, Replacement, ResourceKind, SettingsStore,
+    StoreError, StoreQuery, StoreResult, StoredResource, UserStore,
 };
 use time::OffsetDateTime;
 use tokio_postgres::config::SslMode;
 
 use crate::error::{OpError, from_pool};
 use crate::filter::narrowed_by_index;
+use crate::lookups::{Found, Lookups, user_name_lookup};
 use crate::readers::Readers;
 use crate::tls::MakeTls;
 use crate::{read, schema, settings, write};
@@ -54,10 +55,12 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 }
 
 /// The PostgreSQL user store: a pool of connections to one database (and schema), and a few
-/// connections that point reads share (see `readers.rs`).
+/// connections that point reads share (see `readers.rs`), where the lookups by userName that
+/// arrive together are answered by one statement (see `lookups.rs`).
 pub struct PgStore {
     pool: Pool,
-    readers: Readers,
+    readers: Arc<Readers>,
+    lookups: Option<Lookups>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -102,7 +105,8 @@ impl PgStore {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let shared = (size / 4).min(cores);
         let tls = MakeTls::new(ca_file, config.get_ssl_mode() != SslMode::Disable)?;
-        let readers = Readers::new(config.clone(), tls.clone(), shared);
+        let readers = Arc::new(Readers::new(config.clone(), tls.clone(), shared));
+        let lookups = Lookups::start(Arc::clone(&readers)).map_err(settle)?;
         let size = size - shared;
         let manager =
             Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -117,7 +121,7 @@ impl PgStore {
         let mut client = pool.get().await.map_err(from_pool)?;
         schema::migrate(&mut client).await?;
         drop(client);
-        Ok(PgStore { pool, readers })
+        Ok(PgStore { pool, readers, lookups })
     }
 
     /// The plan PostgreSQL makes for a query's statement (`EXPLAIN`, the generic plan): which
@@ -125,6 +129,13 @@ impl PgStore {
     pub async fn explain(&self, query: &StoreQuery) -> StoreResult<String> {
         let mut client = self.client().await?;
         read::explain(&mut client, query).await.map_err(settle)
+    }
+
+    /// The plan PostgreSQL makes for the statement that answers several lookups by userName at
+    /// once (`EXPLAIN`, the generic plan). For diagnostics.
+    pub async fn explain_lookups(&self) -> StoreResult<String> {
+        let mut client = self.client().await?;
+        crate::lookups::explain(&mut client).await.map_err(settle)
     }
 
     async fn client(&self) -> StoreResult<Object> {
@@ -140,6 +151,13 @@ impl PgStore {
         }
     }
 
+    /// The answer to `query` if it is a lookup by userName answered together with the others
+    /// that came at once (see `lookups.rs`); `None` when it runs alone.
+    async fn look_up(&self, query: &StoreQuery) -> Option<Option<Found>> {
+        let name = user_name_lookup(query)?;
+        self.lookups.as_ref()?.find(name).await
+    }
+
     /// A connection for `query`: a shared one if an index narrows its filter, else one of the
     /// pool (a scan would hold up the reads pipelined behind it).
     async fn query_reader(&self, query: &StoreQuery) -> StoreResult<ReadClient> {
@@ -148,6 +166,17 @@ impl PgStore {
         } else {
             Ok(ReadClient::Pooled(self.client().await?))
         }
+    }
+}
+
+/// The page of a lookup by userName (one user or none), and whether its user belongs to any
+/// group.
+fn page_of(found: Option<Found>) -> (Page, bool) {
+    match found {
+        Some((seq, user, in_groups)) => {
+            (Page { total: 1, items: vec![user], keys: vec![Keyset { key: None, seq }] }, in_groups)
+        }
+        None => (Page { total: 0, items: Vec::new(), keys: Vec::new() }, false),
     }
 }
 
@@ -238,11 +267,23 @@ impl UserStore for PgStore {
     }
 
     async fn query(&self, query: &StoreQuery) -> StoreResult<Page> {
+        if let Some(found) = self.look_up(query).await {
+            return Ok(page_of(found).0);
+        }
         let client = self.query_reader(query).await?;
         read::query(&client, query).await.map_err(settle)
     }
 
     async fn query_with_memberships(&self, query: &StoreQuery) -> StoreResult<(Page, Vec<Vec<Membership>>)> {
+        if let Some(found) = self.look_up(query).await {
+            let (page, in_groups) = page_of(found);
+            // The user belongs to groups (most belong to none): a second statement reads them.
+            let memberships = match page.items.first() {
+                Some(user) if in_groups => self.memberships_of(std::slice::from_ref(&user.id)).await?,
+                _ => vec![Vec::new(); page.items.len()],
+            };
+            return Ok((page, memberships));
+        }
         // One statement for the page and its users' groups.
         let client = self.query_reader(query).await?;
         read::query_with_memberships(&client, query).await.map_err(settle)

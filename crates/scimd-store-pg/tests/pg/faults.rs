@@ -10,6 +10,7 @@ use scimd_store_testkit::fixtures::new_user;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
+use super::lookups::lookup;
 use super::server::{base_url, new_schema, url_with_schema};
 
 #[tokio::test]
@@ -94,6 +95,10 @@ async fn cut_and_recover(pool_size: u32) {
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
         let err = store.create(new_user("u2", "lee")).await.unwrap_err();
         assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+        // Lookups by userName: the statement that answers them together fails, then each runs
+        // alone and fails the same way.
+        let err = store.query(&lookup("kim")).await.unwrap_err();
+        assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     }
 
     // The server is back on the same address: the store serves again.
@@ -101,6 +106,7 @@ async fn cut_and_recover(pool_size: u32) {
     // Every shared connection (round-robin) and the pool's.
     for _ in 0..4 {
         assert!(store.get(ResourceKind::User, "u1", false).await.unwrap().is_some());
+        assert_eq!(store.query(&lookup("KIM")).await.unwrap().items[0].id, "u1");
     }
     store.create(new_user("u2", "lee")).await.unwrap();
     back.cut();

@@ -7,6 +7,7 @@ mod faults;
 mod indexes;
 mod instants;
 mod kit;
+mod lookups;
 mod nodes;
 mod schema;
 mod server;
