@@ -786,6 +786,29 @@ pub(crate) fn uuid_v1_time(text: &str) -> Option<i64> {
     i64::try_from((high << 48) | (mid << 32) | low).ok()
 }
 
+/// An entry with `dn` and `attrs` (small: each element under 128 bytes), as a search returns
+/// it; for tests.
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub(crate) fn parse_entry_for_tests(dn: &str, attrs: &[(&str, &[&str])]) -> RawEntry {
+    fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
+        let content = parts.concat();
+        let len = u8::try_from(content.len()).ok().filter(|l| *l < 128).expect("a small element");
+        [&[tag, len][..], &content].concat()
+    }
+    let s = |v: &str| tlv(0x04, &[v.as_bytes()]);
+    let attrs: Vec<Vec<u8>> = attrs
+        .iter()
+        .map(|(name, values)| {
+            let values: Vec<Vec<u8>> = values.iter().map(|v| s(v)).collect();
+            let refs: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+            tlv(0x30, &[&s(name), &tlv(0x31, &refs)])
+        })
+        .collect();
+    let refs: Vec<&[u8]> = attrs.iter().map(Vec::as_slice).collect();
+    parse_entry(&[s(dn), tlv(0x30, &refs)].concat()).unwrap()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

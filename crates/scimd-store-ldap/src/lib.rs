@@ -55,6 +55,7 @@ mod dn;
 mod entry;
 mod error;
 pub mod filter;
+mod lookups;
 mod member_of;
 mod members;
 mod pool;

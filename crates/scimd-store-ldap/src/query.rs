@@ -26,6 +26,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::wire::Scope;
 use futures_util::StreamExt as _;
@@ -44,6 +45,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::dn;
 use crate::entry::{Decoded, Layout, RawEntry};
 use crate::filter::{Cx, member_ids};
+use crate::lookups::Shape;
 use crate::members::{id_of, seq_of};
 use crate::search::stored;
 use crate::store::LdapStore;
@@ -139,6 +141,17 @@ impl LdapStore {
         let in_a_group = |e: &RawEntry| member_of.as_deref().map(|a| crate::member_of::in_a_group(e, a));
         let whole = layout.read_attrs(q.kind == ResourceKind::Group && q.with_members, member_of.is_some());
 
+        // A lookup by userName: searched together with the others waiting (`lookups.rs`);
+        // `None` when it runs alone.
+        let batched = || async {
+            let name = q.user_name_lookup().filter(|_| narrowed && q.sort.is_none())?;
+            let shape = Shape {
+                layouts: Arc::clone(&layouts),
+                member_of: member_of.is_some(),
+                exact: compiled.exact,
+            };
+            self.lookups.find(self, shape, name, &compiled.filter).await
+        };
         let mut rows: Vec<Row> = if compiled.exact && q.sort.is_none() {
             if q.limit == 0 && q.after.is_none() {
                 // The total alone: no attribute read.
@@ -148,7 +161,9 @@ impl LdapStore {
             }
             // The matches whole in one request, if they fit in a page (not tried for every
             // entry of the kind, which rarely do).
-            let (probed, complete) = if every {
+            let (probed, complete) = if let Some(found) = batched().await {
+                (found, true)
+            } else if every {
                 (Vec::new(), false)
             } else {
                 let page_size = u64::from(self.config.page_size);
@@ -188,9 +203,13 @@ impl LdapStore {
         } else {
             let with_members = q.kind == ResourceKind::Group && (q.with_members || reads_members(&q.filter));
             let attrs = layout.read_attrs(with_members, member_of.is_some());
-            let entries = self
-                .matches(narrowed, &layout.base, &filter, attrs, Some(self.config.max_candidates))
-                .await?;
+            let entries = match batched().await {
+                Some(found) => found,
+                None => {
+                    self.matches(narrowed, &layout.base, &filter, attrs, Some(self.config.max_candidates))
+                        .await?
+                }
+            };
             let mut rows = Vec::with_capacity(entries.len());
             let times = reads_times(&q.filter);
             for e in &entries {

@@ -74,6 +74,8 @@ pub struct LdapStore {
     /// Searches sent ([`LdapStore::searches_sent`]).
     pub(crate) searches: AtomicU64,
     pub(crate) member_of: MemberOf,
+    /// Lookups by userName waiting to be searched together (`lookups.rs`).
+    pub(crate) lookups: crate::lookups::Lookups,
 }
 
 impl std::fmt::Debug for LdapStore {
@@ -120,6 +122,7 @@ impl LdapStore {
             layouts: RwLock::new(Arc::new(Layouts::new(domain_name, &map, &config, &DirSchema::default())?)),
             searches: AtomicU64::new(0),
             member_of: MemberOf::new("", false),
+            lookups: crate::lookups::Lookups::default(),
         };
         let (schema, controls) = store.read_root().await?;
         let layouts = Layouts::new(domain_name, &map, &config, &schema)?;

@@ -392,3 +392,66 @@ async fn a_lookup_cut_short_by_the_directory_pages_through_the_rest() {
     }
     assert_eq!(bounded.query(&any_of(&names[..3])).await.unwrap().total, 3);
 }
+
+/// Lookups by userName that arrive together share a search (`lookups.rs`): each still gets
+/// the page a lookup alone gets (RFC 7643 §4.1.1: userName compared without regard to case),
+/// with its groups, and the directory sees fewer searches than lookups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lookups_that_arrive_together_share_searches_and_each_get_their_own_users() {
+    let s = server();
+    let t = tree(&s, "together").await;
+    let (kim, lee, lee_groups) = people(config(&s, &t)).await;
+    let store = std::sync::Arc::new(connect(config(&s, &t)).await);
+    for i in 0..20 {
+        store.create(new(ResourceKind::User, person(&format!("user{i}")), vec![])).await.unwrap();
+    }
+    // 24 names, 22 of them stored; asked one at a time first (nothing to share).
+    let name = |n: usize| match n {
+        20 => "KIM".to_owned(),
+        21 => "lee".to_owned(),
+        n => format!("User{n}"),
+    };
+    let mut alone = Vec::new();
+    for n in 0..24 {
+        alone.push(summary(&store.query(&by_name(&name(n))).await.unwrap()));
+    }
+    assert_eq!(alone[20].1[0].0, kim);
+    assert!(alone[22].1.is_empty() && alone[23].1.is_empty());
+
+    let before = store.searches_sent();
+    let mut tasks = Vec::new();
+    for i in 0..480_usize {
+        let store = std::sync::Arc::clone(&store);
+        tasks
+            .push(tokio::spawn(async move { (i % 24, store.query(&by_name(&name(i % 24))).await.unwrap()) }));
+    }
+    for task in tasks {
+        let (n, page) = task.await.unwrap();
+        assert_eq!(summary(&page), alone[n], "{}", name(n));
+    }
+    let sent = store.searches_sent() - before;
+    assert!(sent < 480, "{sent} searches for 480 lookups");
+
+    // With their groups: lee's are searched (nested through G1), the others' come from
+    // memberOf.
+    let before = store.searches_sent();
+    let mut tasks = Vec::new();
+    for i in 0..480_usize {
+        let store = std::sync::Arc::clone(&store);
+        let asked = if i % 2 == 0 { name(i % 24).to_uppercase() } else { name(i % 24).to_lowercase() };
+        tasks.push(tokio::spawn(async move {
+            let (page, groups) = store.query_with_memberships(&by_name(&asked)).await.unwrap();
+            (i % 24, summary(&page), groups)
+        }));
+    }
+    for task in tasks {
+        let (n, page, groups) = task.await.unwrap();
+        assert_eq!(page, alone[n], "{}", name(n));
+        let expected = if n == 21 { vec![lee_groups.clone()] } else { vec![vec![]; page.1.len()] };
+        assert_eq!(groups, expected, "{}", name(n));
+    }
+    assert_eq!(alone[21].1[0].0, lee);
+    let sent = store.searches_sent() - before;
+    // Alone: 480 searches, and the groups of lee's 20 lookups besides.
+    assert!(sent < 480, "{sent} searches for 480 lookups, 20 of them of a user in groups");
+}

@@ -59,7 +59,7 @@ fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
 /// arrive together are answered by one statement (see `lookups.rs`).
 pub struct PgStore {
     pool: Pool,
-    readers: Arc<Readers>,
+    readers: Readers,
     lookups: Option<Lookups>,
 }
 
@@ -105,8 +105,8 @@ impl PgStore {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let shared = (size / 4).min(cores);
         let tls = MakeTls::new(ca_file, config.get_ssl_mode() != SslMode::Disable)?;
-        let readers = Arc::new(Readers::new(config.clone(), tls.clone(), shared));
-        let lookups = Lookups::start(Arc::clone(&readers)).map_err(settle)?;
+        let readers = Readers::new(config.clone(), tls.clone(), shared);
+        let lookups = Lookups::new(&readers).map_err(settle)?;
         let size = size - shared;
         let manager =
             Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
@@ -155,7 +155,7 @@ impl PgStore {
     /// that came at once (see `lookups.rs`); `None` when it runs alone.
     async fn look_up(&self, query: &StoreQuery) -> Option<Option<Found>> {
         let name = user_name_lookup(query)?;
-        self.lookups.as_ref()?.find(name).await
+        self.lookups.as_ref()?.find(&self.readers, name).await
     }
 
     /// A connection for `query`: a shared one if an index narrows its filter, else one of the

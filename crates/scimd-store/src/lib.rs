@@ -28,6 +28,7 @@ pub mod mapping;
 pub mod stored_time;
 #[cfg(feature = "tls")]
 pub mod tls;
+pub mod together;
 
 use async_trait::async_trait;
 pub use mapping::{AttributeMap, DomainMap, MappedClaim, ValueKind};
@@ -160,6 +161,31 @@ pub enum Before {
 }
 
 impl StoreQuery {
+    /// The name this query looks a user up by, if it is the lookup by userName that Entra ID
+    /// and Okta make before each create: the first page of users whose userName equals the
+    /// name, without regard to case (RFC 7643 §4.1.1), in creation order. A store may answer
+    /// such lookups that arrive together with one request.
+    pub fn user_name_lookup(&self) -> Option<&str> {
+        use scimd_claims::{ClaimPath, claims::USER_NAME};
+        use scimd_core::filter::{CompValue, CompareOp};
+        let first_page = self.kind == ResourceKind::User
+            && self.limit > 0
+            && self.offset == 0
+            && self.sort.is_none()
+            && self.after.is_none()
+            && self.before.is_none();
+        match &self.filter {
+            ClaimFilter::Compare {
+                path: ClaimPath::Claim { claim, sub: None },
+                op: CompareOp::Eq,
+                value: CompValue::Str(name),
+                attr_type: scimd_core::schema::AttrType::String,
+                case_exact: false,
+            } if first_page && claim == USER_NAME => Some(name),
+            _ => None,
+        }
+    }
+
     /// Refuses a query that pages both after and before a position.
     pub fn check_keyset(&self) -> StoreResult<()> {
         if self.after.is_some() && self.before.is_some() {
@@ -441,6 +467,43 @@ pub trait UserStore: Send + Sync + 'static {
 mod tests {
     use super::SortValue::{Integer, Null, Real, Text};
     use std::cmp::Ordering::{Greater, Less};
+
+    #[test]
+    fn only_the_first_page_of_users_by_a_user_name_equality_is_a_lookup() {
+        use super::{ClaimFilter, ResourceKind, StoreQuery};
+        use scimd_claims::{ClaimPath, claims::USER_NAME};
+        use scimd_core::filter::{CompValue, CompareOp};
+        let user_name = |op, case_exact| ClaimFilter::Compare {
+            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
+            op,
+            value: CompValue::Str("kim".into()),
+            attr_type: scimd_core::schema::AttrType::String,
+            case_exact,
+        };
+        let users = |filter| StoreQuery {
+            kind: ResourceKind::User,
+            filter,
+            limit: 100,
+            offset: 0,
+            sort: None,
+            after: None,
+            before: None,
+            with_members: false,
+        };
+        assert_eq!(users(user_name(CompareOp::Eq, false)).user_name_lookup(), Some("kim"));
+        let not = [
+            users(user_name(CompareOp::Sw, false)),
+            users(user_name(CompareOp::Eq, true)),
+            StoreQuery { kind: ResourceKind::Group, ..users(user_name(CompareOp::Eq, false)) },
+            StoreQuery { limit: 0, ..users(user_name(CompareOp::Eq, false)) },
+            StoreQuery { offset: 1, ..users(user_name(CompareOp::Eq, false)) },
+            users(ClaimFilter::And(vec![user_name(CompareOp::Eq, false)])),
+            users(ClaimFilter::Eq { claim: USER_NAME.into(), value: "kim".into(), case_exact: false }),
+        ];
+        for query in &not {
+            assert_eq!(query.user_name_lookup(), None, "{query:?}");
+        }
+    }
 
     /// RFC 7644 §3.4.2.3: "null" values last ascending, first descending.
     #[test]

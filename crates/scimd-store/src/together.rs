@@ -1,0 +1,332 @@
+//! Requests that arrive together, answered by one: how the PostgreSQL and LDAP stores answer
+//! concurrent lookups by userName with one statement or one search.
+//!
+//! At most `in_flight` batches run at once. A request that finds a place leads a batch itself:
+//! its own item first, then the items waiting that fit with it (at most `most` in all); one
+//! that finds no place waits in a queue. A leader that is done hands its place to the first
+//! request still waiting, which leads the next batch. An idle store delays no request; the
+//! busier it is, the more items a batch carries. Nothing is kept between batches: a batch
+//! starts after every request it answers was made, so each sees every write done before it.
+//!
+//! A request that goes away (its future dropped) while it leads or waits loses nothing for the
+//! others: its place passes on, and the requests its batch was to answer run alone.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::oneshot;
+
+/// The queue of requests waiting for a batch, and the places in flight.
+pub struct Together<T, A> {
+    state: Arc<Mutex<State<T, A>>>,
+    in_flight: usize,
+    most: usize,
+}
+
+struct State<T, A> {
+    in_flight: usize,
+    waiting: VecDeque<Waiter<T, A>>,
+}
+
+struct Waiter<T, A> {
+    item: T,
+    reply: oneshot::Sender<Reply<T, A>>,
+}
+
+enum Reply<T, A> {
+    Answer(A),
+    Alone,
+    /// Lead the next batch: the place in flight, and the request's own item (taken out of
+    /// the queue with it).
+    Lead(Place<T, A>, T),
+}
+
+/// What a request that joined is to do.
+pub enum Turn<T, A> {
+    /// Another request's batch answered it.
+    Answered(A),
+    /// Run alone (the batch it was in failed, or its leader went away).
+    Alone,
+    /// Lead a batch.
+    Lead(Batch<T, A>),
+}
+
+/// A batch, held by the request that leads it: its items (the leader's first).
+pub struct Batch<T, A> {
+    place: Place<T, A>,
+    own: T,
+    others: Vec<Waiter<T, A>>,
+}
+
+fn lock<S>(state: &Mutex<S>) -> MutexGuard<'_, S> {
+    // No change to the state can be left half-done by a panic: take it as it is.
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<T, A> Together<T, A> {
+    /// At most `in_flight` batches at once (at least one), of at most `most` items (at least
+    /// one).
+    pub fn new(in_flight: usize, most: usize) -> Together<T, A> {
+        Together {
+            state: Arc::new(Mutex::new(State { in_flight: 0, waiting: VecDeque::new() })),
+            in_flight: in_flight.max(1),
+            most: most.max(1),
+        }
+    }
+
+    /// Joins with `item`: leads a batch, or waits for one to answer. A leader takes the
+    /// waiting items that `fits(own, waiting)` accepts; the others keep their places.
+    pub async fn join(&self, item: T, fits: impl Fn(&T, &T) -> bool) -> Turn<T, A> {
+        let waiting = {
+            let mut state = lock(&self.state);
+            if state.in_flight < self.in_flight {
+                state.in_flight += 1;
+                Ok(item)
+            } else {
+                let (reply, answer) = oneshot::channel();
+                state.waiting.push_back(Waiter { item, reply });
+                Err(answer)
+            }
+        };
+        let (place, own) = match waiting {
+            Ok(item) => (Place { state: Arc::clone(&self.state), spent: false }, item),
+            Err(answer) => match answer.await {
+                Ok(Reply::Answer(a)) => return Turn::Answered(a),
+                Ok(Reply::Lead(place, own)) => (place, own),
+                Ok(Reply::Alone) | Err(_) => return Turn::Alone,
+            },
+        };
+        let others = {
+            let mut state = lock(&self.state);
+            let mut others = Vec::new();
+            let mut kept = VecDeque::new();
+            while let Some(waiter) = state.waiting.pop_front() {
+                if others.len() + 1 < self.most && fits(&own, &waiter.item) {
+                    others.push(waiter);
+                } else {
+                    kept.push_back(waiter);
+                }
+            }
+            state.waiting = kept;
+            others
+        };
+        Turn::Lead(Batch { place, own, others })
+    }
+}
+
+impl<T, A> Batch<T, A> {
+    /// The items, the leader's first.
+    pub fn items(&self) -> impl Iterator<Item = &T> {
+        std::iter::once(&self.own).chain(self.others.iter().map(|w| &w.item))
+    }
+
+    /// Answers each item (in the order of [`Batch::items`]); the leader's answer is returned.
+    /// The place in flight passes on first, so that the next batch need not wait for the
+    /// replies. `None` if `answers` is short (the requests without one run alone).
+    pub fn answer(self, answers: Vec<A>) -> Option<A> {
+        let Batch { place, others, .. } = self;
+        drop(place);
+        let mut answers = answers.into_iter();
+        let own = answers.next();
+        for waiter in others {
+            let reply = match answers.next() {
+                Some(a) => Reply::Answer(a),
+                None => Reply::Alone,
+            };
+            // A request that went away takes no answer.
+            let _ = waiter.reply.send(reply);
+        }
+        own
+    }
+
+    /// Every request of the batch runs alone.
+    pub fn alone(self) {
+        let Batch { place, others, .. } = self;
+        drop(place);
+        for waiter in others {
+            let _ = waiter.reply.send(Reply::Alone);
+        }
+    }
+}
+
+/// A place in flight, held by a batch's leader. Dropped, it passes to the first request still
+/// waiting, or is given back.
+struct Place<T, A> {
+    state: Arc<Mutex<State<T, A>>>,
+    /// Passed on already.
+    spent: bool,
+}
+
+impl<T, A> Drop for Place<T, A> {
+    fn drop(&mut self) {
+        if self.spent {
+            return;
+        }
+        loop {
+            let next = {
+                let mut state = lock(&self.state);
+                match state.waiting.pop_front() {
+                    Some(next) => next,
+                    None => {
+                        state.in_flight = state.in_flight.saturating_sub(1);
+                        return;
+                    }
+                }
+            };
+            let place = Place { state: Arc::clone(&self.state), spent: false };
+            match next.reply.send(Reply::Lead(place, next.item)) {
+                Ok(()) => return,
+                // That request went away: the next one.
+                Err(Reply::Lead(mut place, _)) => place.spent = true,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    type Lookups = Arc<Together<&'static str, String>>;
+
+    fn lead(turn: Turn<&'static str, String>) -> Batch<&'static str, String> {
+        match turn {
+            Turn::Lead(batch) => batch,
+            Turn::Answered(a) => panic!("answered {a}"),
+            Turn::Alone => panic!("alone"),
+        }
+    }
+
+    fn any(_: &&str, _: &&str) -> bool {
+        true
+    }
+
+    /// A request that joins and then leads or takes its answer, as a store's lookup does.
+    fn ask(together: &Lookups, item: &'static str) -> tokio::task::JoinHandle<Option<String>> {
+        let together = Arc::clone(together);
+        tokio::spawn(async move {
+            match together.join(item, any).await {
+                Turn::Answered(a) => Some(a),
+                Turn::Alone => None,
+                Turn::Lead(batch) => {
+                    let answers = batch.items().map(|i| format!("{i}!")).collect();
+                    batch.answer(answers)
+                }
+            }
+        })
+    }
+
+    /// Lets the spawned requests run up to their wait.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn an_idle_store_delays_no_request() {
+        let together: Lookups = Arc::new(Together::new(1, 8));
+        for _ in 0..3 {
+            let batch = lead(together.join("kim", any).await);
+            assert_eq!(batch.items().copied().collect::<Vec<_>>(), ["kim"]);
+            assert_eq!(batch.answer(vec!["K".into()]), Some("K".into()));
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_that_wait_are_answered_by_the_next_batch() {
+        let together: Lookups = Arc::new(Together::new(1, 8));
+        let first = lead(together.join("a", any).await);
+        let (b, c) = (ask(&together, "b"), ask(&together, "c"));
+        settle().await;
+        // The place passes to b, which leads a batch of b and c.
+        assert_eq!(first.answer(vec!["A".into()]), Some("A".into()));
+        assert_eq!(b.await.unwrap(), Some("b!".into()));
+        assert_eq!(c.await.unwrap(), Some("c!".into()));
+        // And the place is free again.
+        lead(together.join("d", any).await).alone();
+    }
+
+    #[tokio::test]
+    async fn a_batch_takes_what_fits_and_at_most_its_size() {
+        let together: Lookups = Arc::new(Together::new(1, 2));
+        let first = lead(together.join("a", any).await);
+        let mut waiting = Vec::new();
+        for item in ["b", "c", "d"] {
+            let together = Arc::clone(&together);
+            waiting.push(tokio::spawn(async move {
+                match together.join(item, |own, other| own.len() == other.len()).await {
+                    Turn::Lead(batch) => {
+                        let items: Vec<&str> = batch.items().copied().collect();
+                        let answers = items.iter().map(|i| format!("{i} with {items:?}")).collect();
+                        batch.answer(answers)
+                    }
+                    Turn::Answered(a) => Some(a),
+                    Turn::Alone => None,
+                }
+            }));
+        }
+        settle().await;
+        first.alone();
+        let answers: Vec<String> = futures_join(waiting).await;
+        assert_eq!(answers, [r#"b with ["b", "c"]"#, r#"c with ["b", "c"]"#, r#"d with ["d"]"#]);
+    }
+
+    async fn futures_join(tasks: Vec<tokio::task::JoinHandle<Option<String>>>) -> Vec<String> {
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap().unwrap());
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_request_that_goes_away_loses_nothing_for_the_others() {
+        let together: Lookups = Arc::new(Together::new(1, 8));
+        let first = lead(together.join("a", any).await);
+        // b waits, then goes away; c waits.
+        let b = ask(&together, "b");
+        settle().await;
+        b.abort();
+        let _ = b.await;
+        let c = ask(&together, "c");
+        settle().await;
+        // The place skips b and passes to c.
+        first.answer(vec!["A".into()]);
+        assert_eq!(c.await.unwrap(), Some("c!".into()));
+
+        // A leader dropped without answering passes its place on as well.
+        let leader = lead(together.join("x", any).await);
+        let y = ask(&together, "y");
+        settle().await;
+        drop(leader);
+        assert_eq!(y.await.unwrap(), Some("y!".into()));
+        lead(together.join("w", any).await).alone();
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_goes_away_mid_batch_leaves_its_batch_to_run_alone() {
+        let together: Lookups = Arc::new(Together::new(1, 8));
+        let first = lead(together.join("a", any).await);
+        // b will lead b and c, and never answer.
+        let together_b = Arc::clone(&together);
+        let b = tokio::spawn(async move {
+            let batch = lead(together_b.join("b", any).await);
+            assert_eq!(batch.items().count(), 2);
+            std::future::pending::<()>().await;
+            drop(batch);
+        });
+        settle().await;
+        let c = ask(&together, "c");
+        settle().await;
+        first.alone();
+        settle().await;
+        // b goes away (its request was dropped): c runs alone, and the place is free.
+        b.abort();
+        assert!(b.await.unwrap_err().is_cancelled(), "b led b and c");
+        assert_eq!(c.await.unwrap(), None);
+        lead(together.join("d", any).await).alone();
+    }
+}
