@@ -564,6 +564,13 @@ impl Lazy {
         if let Some(store) = read(&self.ready).as_ref() {
             return Ok(store.clone());
         }
+        // Boxed: connecting is rare and its future large (several KB); inline, it would make
+        // the future of every call of the store as large, copied and allocated at every call.
+        Box::pin(self.connect()).await
+    }
+
+    /// Opens the store (once; a failure is remembered for `RETRY_AFTER`).
+    async fn connect(&self) -> StoreResult<Arc<dyn UserStore>> {
         let mut guard = self.store.lock().await;
         if let Some(store) = guard.as_ref() {
             return Ok(store.clone());

@@ -78,7 +78,9 @@ impl Pool {
         {
             return Ok((i, ldap.clone()));
         }
-        let ldap = self.connect().await?;
+        // Boxed: connecting is rare and its future large; inline, it would make the future of
+        // every write as large.
+        let ldap = Box::pin(self.connect()).await?;
         *slot = Some(ldap.clone());
         Ok((i, ldap))
     }

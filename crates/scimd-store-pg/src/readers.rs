@@ -67,7 +67,10 @@ impl Readers {
             return Ok(Arc::clone(client));
         }
         *slot = None;
-        let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(from_connect)?;
+        // Boxed: connecting is rare and its future large (4 KB); inline, it would make the
+        // future of every read as large, copied and allocated at every call.
+        let (client, connection) =
+            Box::pin(self.config.connect(self.tls.clone())).await.map_err(from_connect)?;
         // The connection's task ends when its last user drops the client.
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {

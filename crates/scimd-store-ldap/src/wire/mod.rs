@@ -56,7 +56,9 @@ impl ReadPool {
         let idle = if fresh { None } else { self.idle.lock().ok().and_then(|mut idle| idle.pop()) };
         let conn = match idle {
             Some(c) => c,
-            None => Conn::open(&self.settings).await?,
+            // Boxed: connecting is rare and its future large; inline, it would make the
+            // future of every search (and of every call that searches) as large.
+            None => Box::pin(Conn::open(&self.settings)).await?,
         };
         Ok(Lease { pool: self, conn, _permit: permit })
     }
