@@ -9,10 +9,11 @@
 //!
 //! The entries found are shared out by the userName attribute: an entry is a lookup's if one
 //! of its values equals the lookup's name without regard to case (RFC 7643 §4.1.1, as the
-//! evaluator compares). Where the directory's match is the answer, an entry that is nobody's
-//! (the directory matched it by rules of its own, such as ignoring spaces), like a search cut
-//! short or one that failed, makes each lookup of the search run alone, and get the answer or
-//! the error it would have had.
+//! evaluator compares). An entry that is nobody's was matched by the directory's rules of its
+//! own (such as ignoring spaces): where the evaluator checks the candidates (OpenLDAP's `uid`),
+//! it is dropped, as the evaluator would have; where the directory's match is the answer, it
+//! makes each lookup of the search run alone, as a search cut short or one that failed does,
+//! so that each gets the answer or the error it would have had alone.
 
 use std::sync::Arc;
 
