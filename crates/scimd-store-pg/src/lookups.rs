@@ -133,6 +133,8 @@ async fn run(readers: &Readers, sql: &str, names: &[&str]) -> OpResult<Vec<Optio
 mod tests {
     use super::*;
 
+    use scimd_store_testkit::fixtures::users;
+
     fn user_name(op: CompareOp, case_exact: bool) -> ClaimFilter {
         ClaimFilter::Compare {
             path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
@@ -140,19 +142,6 @@ mod tests {
             value: CompValue::Str("kim".into()),
             attr_type: AttrType::String,
             case_exact,
-        }
-    }
-
-    fn users(filter: ClaimFilter) -> StoreQuery {
-        StoreQuery {
-            kind: ResourceKind::User,
-            filter,
-            limit: 100,
-            offset: 0,
-            sort: None,
-            after: None,
-            before: None,
-            with_members: false,
         }
     }
 
