@@ -37,13 +37,15 @@ pub struct Projection {
     excluded: Vec<Selector>,
     /// With neither parameter, and no sub-attribute anywhere that is `returned: never` or
     /// `request`, the projection is the removal of these top-level attributes (extension URI,
-    /// name): worked out once per request, so that each resource of a page is not walked.
+    /// name): worked out once per schema registry, so that each resource of a page is not
+    /// walked.
     default_hidden: Option<Hidden>,
 }
 
 /// Top-level attributes a default projection drops: (extension URI, or `None` for a core
-/// attribute; name).
-pub type Hidden = Vec<(Option<String>, String)>;
+/// attribute; name). Worked out once per schema registry and shared by every request's
+/// projection (an `Arc`, not a copy per request).
+pub type Hidden = std::sync::Arc<[(Option<String>, String)]>;
 
 /// The top-level attributes a default projection drops, or `None` when it must do more
 /// (a sub-attribute that is `returned: never` or `request` somewhere).
@@ -65,7 +67,7 @@ fn default_hidden(registry: &SchemaRegistry, kind: ResourceKind) -> Option<Hidde
             }
         }
     }
-    Some(out)
+    Some(out.into())
 }
 
 /// What a selector list says about one attribute.
@@ -201,7 +203,7 @@ impl Projection {
     ) -> Map<String, Value> {
         if let Some(hidden) = &self.default_hidden {
             let mut resource = resource;
-            for (ext, name) in hidden {
+            for (ext, name) in hidden.iter() {
                 let container = match ext {
                     None => Some(&mut resource),
                     Some(uri) => match resource.get_mut(uri.as_str()) {
