@@ -534,17 +534,9 @@ mod tests {
 
     use scimd_store::ClaimFilter;
 
-    fn users(filter: ClaimFilter, limit: u64) -> StoreQuery {
-        StoreQuery {
-            kind: ResourceKind::User,
-            filter,
-            limit,
-            offset: 0,
-            sort: None,
-            after: None,
-            before: None,
-            with_members: false,
-        }
+    /// The first page of one user in creation order.
+    fn users(filter: ClaimFilter) -> StoreQuery {
+        StoreQuery { limit: 1, ..scimd_store_testkit::fixtures::users(filter) }
     }
 
     fn user_name(op: scimd_core::filter::CompareOp) -> ClaimFilter {
@@ -560,7 +552,7 @@ mod tests {
     #[test]
     fn a_lookup_by_a_unique_key_reads_its_row_without_order_or_limit() {
         use scimd_core::filter::CompareOp;
-        let (sql, key) = query_sql(&users(user_name(CompareOp::Eq), 1), true).unwrap();
+        let (sql, key) = query_sql(&users(user_name(CompareOp::Eq)), true).unwrap();
         assert_eq!(key, None);
         assert!(
             sql.text.starts_with(&format!("SELECT NULL::bigint, NULL::text, {COLUMNS_OF_R}, EXISTS")),
@@ -570,7 +562,7 @@ mod tests {
         assert!(sql.text.contains(" FROM resources AS r WHERE r.kind = 1 AND "), "{}", sql.text);
         assert!(!sql.text.contains("ORDER BY") && !sql.text.contains("LIMIT"), "{}", sql.text);
         // Any other first page is ordered and limited.
-        let (sql, _) = query_sql(&users(user_name(CompareOp::Sw), 1), true).unwrap();
+        let (sql, _) = query_sql(&users(user_name(CompareOp::Sw)), true).unwrap();
         assert!(sql.text.contains("ORDER BY r.seq LIMIT 1)"), "{}", sql.text);
     }
 

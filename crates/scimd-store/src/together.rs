@@ -203,16 +203,25 @@ mod tests {
         true
     }
 
-    /// A request that joins and then leads or takes its answer, as a store's lookup does.
+    /// A request that joins and then leads or takes its answer, as a store's lookup does. A
+    /// leader answers each item with the batch it was in: `"b with [\"b\", \"c\"]"`.
     fn ask(together: &Lookups, item: &'static str) -> tokio::task::JoinHandle<Option<String>> {
+        ask_fitting(together, item, any)
+    }
+
+    fn ask_fitting(
+        together: &Lookups,
+        item: &'static str,
+        fits: fn(&&'static str, &&'static str) -> bool,
+    ) -> tokio::task::JoinHandle<Option<String>> {
         let together = Arc::clone(together);
         tokio::spawn(async move {
-            match together.join(item, any).await {
+            match together.join(item, fits).await {
                 Turn::Answered(a) => Some(a),
                 Turn::Alone => None,
                 Turn::Lead(batch) => {
-                    let answers = batch.items().map(|i| format!("{i}!")).collect();
-                    batch.answer(answers)
+                    let items: Vec<&str> = batch.items().copied().collect();
+                    batch.answer(items.iter().map(|i| format!("{i} with {items:?}")).collect())
                 }
             }
         })
@@ -243,8 +252,8 @@ mod tests {
         settle().await;
         // The place passes to b, which leads a batch of b and c.
         assert_eq!(first.answer(vec!["A".into()]), Some("A".into()));
-        assert_eq!(b.await.unwrap(), Some("b!".into()));
-        assert_eq!(c.await.unwrap(), Some("c!".into()));
+        assert_eq!(b.await.unwrap().as_deref(), Some(r#"b with ["b", "c"]"#));
+        assert_eq!(c.await.unwrap().as_deref(), Some(r#"c with ["b", "c"]"#));
         // And the place is free again.
         lead(together.join("d", any).await).alone();
     }
@@ -253,25 +262,18 @@ mod tests {
     async fn a_batch_takes_what_fits_and_at_most_its_size() {
         let together: Lookups = Arc::new(Together::new(1, 2));
         let first = lead(together.join("a", any).await);
-        let mut waiting = Vec::new();
-        for item in ["b", "c", "d"] {
-            let together = Arc::clone(&together);
-            waiting.push(tokio::spawn(async move {
-                match together.join(item, |own, other| own.len() == other.len()).await {
-                    Turn::Lead(batch) => {
-                        let items: Vec<&str> = batch.items().copied().collect();
-                        let answers = items.iter().map(|i| format!("{i} with {items:?}")).collect();
-                        batch.answer(answers)
-                    }
-                    Turn::Answered(a) => Some(a),
-                    Turn::Alone => None,
-                }
-            }));
-        }
+        let same_length = |own: &&str, other: &&str| own.len() == other.len();
+        let waiting: Vec<_> =
+            ["b", "cc", "d", "e"].into_iter().map(|i| ask_fitting(&together, i, same_length)).collect();
         settle().await;
         first.alone();
         let answers: Vec<String> = futures_join(waiting).await;
-        assert_eq!(answers, [r#"b with ["b", "c"]"#, r#"c with ["b", "c"]"#, r#"d with ["d"]"#]);
+        // b leads b and d: cc does not fit with b, e would but finds the batch full. cc leads
+        // next, alone (e does not fit with it), then e.
+        assert_eq!(
+            answers,
+            [r#"b with ["b", "d"]"#, r#"cc with ["cc"]"#, r#"d with ["b", "d"]"#, r#"e with ["e"]"#]
+        );
     }
 
     async fn futures_join(tasks: Vec<tokio::task::JoinHandle<Option<String>>>) -> Vec<String> {
@@ -295,14 +297,14 @@ mod tests {
         settle().await;
         // The place skips b and passes to c.
         first.answer(vec!["A".into()]);
-        assert_eq!(c.await.unwrap(), Some("c!".into()));
+        assert_eq!(c.await.unwrap().as_deref(), Some(r#"c with ["c"]"#));
 
         // A leader dropped without answering passes its place on as well.
         let leader = lead(together.join("x", any).await);
         let y = ask(&together, "y");
         settle().await;
         drop(leader);
-        assert_eq!(y.await.unwrap(), Some("y!".into()));
+        assert_eq!(y.await.unwrap().as_deref(), Some(r#"y with ["y"]"#));
         lead(together.join("w", any).await).alone();
     }
 
