@@ -1,15 +1,20 @@
 //! Requests that arrive together, answered by one: how the PostgreSQL and LDAP stores answer
 //! concurrent lookups by userName with one statement or one search.
 //!
-//! At most `in_flight` batches run at once. A request that finds a place leads a batch itself:
-//! its own item first, then the items waiting that fit with it (at most `most` in all); one
-//! that finds no place waits in a queue. A leader that is done hands its place to the first
-//! request still waiting, which leads the next batch. An idle store delays no request; the
-//! busier it is, the more items a batch carries. Nothing is kept between batches: a batch
-//! starts after every request it answers was made, so each sees every write done before it.
+//! At most `in_flight` batches run at once. A request that finds a place leads a batch itself.
+//! It first gathers: it yields once to the runtime, which runs every other task ready to run
+//! (the requests read from the same wake-up of the sockets) before it goes on, and those
+//! requests wait to join its batch. Then it takes its own item and the items waiting that fit
+//! with it (at most `most` in all). A request that finds no place, or a leader gathering,
+//! waits in a queue. A leader that is done hands its place to the first request still
+//! waiting, which leads the next batch at once. An idle store delays a request by no more than
+//! a turn of the runtime; the busier it is, the more items a batch carries. Nothing is kept
+//! between batches: a batch starts after every request it answers was made, so each sees every
+//! write done before it.
 //!
-//! A request that goes away (its future dropped) while it leads or waits loses nothing for the
-//! others: its place passes on, and the requests its batch was to answer run alone.
+//! A request that goes away (its future dropped) while it gathers, leads or waits loses
+//! nothing for the others: its place passes on, and the requests its batch was to answer run
+//! alone.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,12 +24,15 @@ use tokio::sync::oneshot;
 /// The queue of requests waiting for a batch, and the places in flight.
 pub struct Together<T, A> {
     state: Arc<Mutex<State<T, A>>>,
-    in_flight: usize,
     most: usize,
 }
 
 struct State<T, A> {
     in_flight: usize,
+    /// At most this many batches in flight.
+    places: usize,
+    /// A leader gathers its batch: the requests that come meanwhile wait, to join it.
+    gathering: bool,
     waiting: VecDeque<Waiter<T, A>>,
 }
 
@@ -68,8 +76,12 @@ impl<T, A> Together<T, A> {
     /// one).
     pub fn new(in_flight: usize, most: usize) -> Together<T, A> {
         Together {
-            state: Arc::new(Mutex::new(State { in_flight: 0, waiting: VecDeque::new() })),
-            in_flight: in_flight.max(1),
+            state: Arc::new(Mutex::new(State {
+                in_flight: 0,
+                places: in_flight.max(1),
+                gathering: false,
+                waiting: VecDeque::new(),
+            })),
             most: most.max(1),
         }
     }
@@ -79,8 +91,9 @@ impl<T, A> Together<T, A> {
     pub async fn join(&self, item: T, fits: impl Fn(&T, &T) -> bool) -> Turn<T, A> {
         let waiting = {
             let mut state = lock(&self.state);
-            if state.in_flight < self.in_flight {
+            if !state.gathering && state.in_flight < state.places {
                 state.in_flight += 1;
+                state.gathering = true;
                 Ok(item)
             } else {
                 let (reply, answer) = oneshot::channel();
@@ -88,16 +101,29 @@ impl<T, A> Together<T, A> {
                 Err(answer)
             }
         };
-        let (place, own) = match waiting {
-            Ok(item) => (Place { state: Arc::clone(&self.state), spent: false }, item),
+        let (place, own, gathered) = match waiting {
+            Ok(item) => {
+                let place = Place { state: Arc::clone(&self.state), spent: false };
+                let mut gathering = Gathering { state: Arc::clone(&self.state), done: false };
+                // The runtime runs every other task ready to run (and reads the sockets that
+                // became readable) before it polls this one again: the requests they make
+                // join this batch.
+                tokio::task::yield_now().await;
+                // Gathered: the batch is taken below, with no await in between.
+                gathering.done = true;
+                (place, item, true)
+            }
             Err(answer) => match answer.await {
                 Ok(Reply::Answer(a)) => return Turn::Answered(a),
-                Ok(Reply::Lead(place, own)) => (place, own),
+                Ok(Reply::Lead(place, own)) => (place, own, false),
                 Ok(Reply::Alone) | Err(_) => return Turn::Alone,
             },
         };
         let others = {
             let mut state = lock(&self.state);
+            if gathered {
+                state.gathering = false;
+            }
             let mut others = Vec::new();
             let mut kept = VecDeque::new();
             while let Some(waiter) = state.waiting.pop_front() {
@@ -110,6 +136,10 @@ impl<T, A> Together<T, A> {
             state.waiting = kept;
             others
         };
+        if gathered {
+            // Those that did not fit (or found the batch full) need not wait for a place.
+            start_waiting(&self.state);
+        }
         Turn::Lead(Batch { place, own, others })
     }
 }
@@ -145,6 +175,40 @@ impl<T, A> Batch<T, A> {
         drop(place);
         for waiter in others {
             let _ = waiter.reply.send(Reply::Alone);
+        }
+    }
+}
+
+/// While places are free and no leader gathers, the first request waiting leads a batch.
+fn start_waiting<T, A>(state: &Arc<Mutex<State<T, A>>>) {
+    loop {
+        let next = {
+            let mut s = lock(state);
+            if s.gathering || s.in_flight >= s.places {
+                return;
+            }
+            let Some(next) = s.waiting.pop_front() else { return };
+            s.in_flight += 1;
+            next
+        };
+        let place = Place { state: Arc::clone(state), spent: false };
+        // A request that went away drops its place, which passes on.
+        let _ = next.reply.send(Reply::Lead(place, next.item));
+    }
+}
+
+/// A leader gathering its batch. Dropped before it is done (the leader went away), it lets
+/// the requests that waited for it go on.
+struct Gathering<T, A> {
+    state: Arc<Mutex<State<T, A>>>,
+    done: bool,
+}
+
+impl<T, A> Drop for Gathering<T, A> {
+    fn drop(&mut self) {
+        if !self.done {
+            lock(&self.state).gathering = false;
+            start_waiting(&self.state);
         }
     }
 }
@@ -188,6 +252,9 @@ impl<T, A> Drop for Place<T, A> {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    use std::future::Future;
+    use std::task::Poll;
 
     type Lookups = Arc<Together<&'static str, String>>;
 
@@ -256,6 +323,55 @@ mod tests {
         assert_eq!(c.await.unwrap().as_deref(), Some(r#"c with ["b", "c"]"#));
         // And the place is free again.
         lead(together.join("d", any).await).alone();
+    }
+
+    #[tokio::test]
+    async fn requests_made_while_a_leader_gathers_join_its_batch() {
+        // Places are free for each of them, yet the three run as one batch: a gathers, and b
+        // and c, ready to run in the same turn of the runtime, wait for it.
+        let together: Lookups = Arc::new(Together::new(3, 8));
+        let asked: Vec<_> = ["a", "b", "c"].into_iter().map(|i| ask(&together, i)).collect();
+        let answers = futures_join(asked).await;
+        assert_eq!(
+            answers,
+            [r#"a with ["a", "b", "c"]"#, r#"b with ["a", "b", "c"]"#, r#"c with ["a", "b", "c"]"#]
+        );
+    }
+
+    #[tokio::test]
+    async fn what_a_gathered_batch_leaves_starts_on_the_free_places() {
+        // a gathers b (same length) and finds the batch full for d; cc does not fit. Places
+        // are free: cc and d each lead at once rather than wait for a's batch to be done.
+        let together: Lookups = Arc::new(Together::new(3, 2));
+        let same_length = |own: &&str, other: &&str| own.len() == other.len();
+        let a = Arc::clone(&together);
+        let first = tokio::spawn(async move { lead(a.join("a", same_length).await) });
+        let waiting: Vec<_> =
+            ["b", "cc", "d"].into_iter().map(|i| ask_fitting(&together, i, same_length)).collect();
+        let first = first.await.unwrap();
+        assert_eq!(first.items().copied().collect::<Vec<_>>(), ["a", "b"]);
+        settle().await;
+        // cc and d were answered while a's batch is still in flight.
+        let (cc, d) = (&waiting[1], &waiting[2]);
+        assert!(cc.is_finished() && d.is_finished());
+        first.answer(vec!["A".into(), "B".into()]);
+        assert_eq!(futures_join(waiting).await, ["B", r#"cc with ["cc"]"#, r#"d with ["d"]"#]);
+    }
+
+    #[tokio::test]
+    async fn a_leader_that_goes_away_while_gathering_lets_the_others_go_on() {
+        let together: Lookups = Arc::new(Together::new(1, 8));
+        let mut gathering = Box::pin(together.join("a", any));
+        let pending = std::future::poll_fn(|cx| Poll::Ready(gathering.as_mut().poll(cx).is_pending())).await;
+        assert!(pending, "a gathers");
+        let b = ask(&together, "b");
+        settle().await;
+        assert!(!b.is_finished(), "b waits for a's batch");
+        drop(gathering);
+        assert_eq!(b.await.unwrap().as_deref(), Some(r#"b with ["b"]"#));
+        // The one place is free again, and no leader gathers.
+        let c = tokio::time::timeout(std::time::Duration::from_secs(10), together.join("c", any));
+        lead(c.await.expect("c leads at once")).alone();
     }
 
     #[tokio::test]
