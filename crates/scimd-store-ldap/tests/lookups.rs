@@ -18,6 +18,7 @@ use scimd_store::{
     StoreQuery, UserStore,
 };
 use scimd_store_ldap::{LdapConfig, LdapStore};
+use scimd_store_testkit::fixtures::{compare, users};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -39,27 +40,8 @@ fn new(kind: ResourceKind, claims: Claims, members: Vec<Member>) -> NewResource 
     NewResource { id: "ignored".into(), kind, claims, members, now: OffsetDateTime::now_utc() }
 }
 
-fn compare(claim: &str, op: CompareOp, v: &str) -> ClaimFilter {
-    ClaimFilter::Compare {
-        path: ClaimPath::Claim { claim: claim.into(), sub: None },
-        op,
-        value: CompValue::Str(v.into()),
-        attr_type: AttrType::String,
-        case_exact: false,
-    }
-}
-
 fn by_name(name: &str) -> StoreQuery {
-    StoreQuery {
-        kind: ResourceKind::User,
-        filter: compare(USER_NAME, CompareOp::Eq, name),
-        offset: 0,
-        limit: 100,
-        with_members: false,
-        sort: None,
-        after: None,
-        before: None,
-    }
+    users(compare(USER_NAME, CompareOp::Eq, name, false))
 }
 
 async fn connect(config: LdapConfig) -> LdapStore {
@@ -273,8 +255,8 @@ async fn queries_over_more_than_a_page_answer_as_with_one() {
         level(CompareOp::Eq, 9),
         ClaimFilter::Or(vec![level(CompareOp::Eq, 1), level(CompareOp::Eq, 4)]),
         ClaimFilter::Not(Box::new(level(CompareOp::Eq, 3))),
-        compare(USER_NAME, CompareOp::Eq, "ab"),
-        compare(USER_NAME, CompareOp::Sw, "a"),
+        compare(USER_NAME, CompareOp::Eq, "ab", false),
+        compare(USER_NAME, CompareOp::Sw, "a", false),
     ];
     for filter in filters {
         let all = StoreQuery { filter: filter.clone(), ..by_name("") };
@@ -328,7 +310,7 @@ async fn a_lookup_cut_short_by_the_directory_pages_through_the_rest() {
         store.create(new(ResourceKind::User, person(n), vec![])).await.unwrap();
     }
     let any_of = |names: &[&str]| StoreQuery {
-        filter: ClaimFilter::Or(names.iter().map(|n| compare(USER_NAME, CompareOp::Eq, n)).collect()),
+        filter: ClaimFilter::Or(names.iter().map(|n| compare(USER_NAME, CompareOp::Eq, n, false)).collect()),
         ..by_name("")
     };
 

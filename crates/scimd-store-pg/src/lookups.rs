@@ -21,7 +21,7 @@ use scimd_store::{ClaimFilter, ResourceKind, StoreQuery, StoredResource};
 use crate::error::{OpError, OpResult, corrupt, from_pg};
 use crate::filter::compile;
 use crate::readers::Readers;
-use crate::resource::{COLUMN_COUNT, COLUMNS_OF_R, from_row};
+use crate::resource::{COLUMN_COUNT, COLUMNS_OF_R, IN_GROUPS_OF_R, from_row};
 use crate::sql::Sql;
 
 /// At most this many lookups in one statement.
@@ -57,7 +57,7 @@ fn statement() -> OpResult<String> {
     // `OFFSET 0` keeps the subquery a subquery: read once per name, by the index, whatever the
     // planner guesses of the array's length.
     Ok(format!(
-        "SELECT n.at, {COLUMNS_OF_R}, EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = r.id) \
+        "SELECT n.at, {COLUMNS_OF_R}{IN_GROUPS_OF_R} \
          FROM unnest($1::text[]) WITH ORDINALITY AS n (name, at) \
          CROSS JOIN LATERAL (SELECT * FROM resources AS r WHERE r.kind = 1 AND {condition} OFFSET 0) AS r"
     ))
@@ -132,37 +132,25 @@ async fn run(readers: &Readers, sql: &str, names: &[&str]) -> OpResult<Vec<Optio
 mod tests {
     use super::*;
 
-    use scimd_store_testkit::fixtures::users;
-
-    fn user_name(op: CompareOp, case_exact: bool) -> ClaimFilter {
-        ClaimFilter::Compare {
-            path: ClaimPath::Claim { claim: USER_NAME.into(), sub: None },
-            op,
-            value: CompValue::Str("kim".into()),
-            attr_type: AttrType::String,
-            case_exact,
-        }
-    }
+    use scimd_store_testkit::fixtures::{compare, users};
 
     #[test]
     fn a_name_postgresql_text_cannot_hold_runs_alone() {
-        assert_eq!(user_name_lookup(&users(user_name(CompareOp::Eq, false))), Some("kim"));
+        assert_eq!(user_name_lookup(&users(compare(USER_NAME, CompareOp::Eq, "kim", false))), Some("kim"));
         // PostgreSQL text holds no NUL: such a name would fail the statement of the others.
-        let mut nul = users(user_name(CompareOp::Eq, false));
-        if let ClaimFilter::Compare { value, .. } = &mut nul.filter {
-            *value = CompValue::Str("k\0m".into());
-        }
-        assert_eq!(user_name_lookup(&nul), None);
+        assert_eq!(user_name_lookup(&users(compare(USER_NAME, CompareOp::Eq, "k\0m", false))), None);
     }
 
     #[test]
     fn the_statement_matches_names_as_the_filter_compiler_does() {
         let sql = statement().unwrap();
         let mut single = Sql::default();
-        let condition = compile(ResourceKind::User, &user_name(CompareOp::Eq, false), &mut single).unwrap();
+        let condition =
+            compile(ResourceKind::User, &compare(USER_NAME, CompareOp::Eq, "kim", false), &mut single)
+                .unwrap();
         assert!(sql.contains(&condition.replace("$1", "n.name")), "{sql}");
         assert!(sql.contains("WHERE r.kind = 1 AND "), "{sql}");
         assert!(sql.contains(" OFFSET 0)"), "{sql}");
-        assert!(sql.starts_with(&format!("SELECT n.at, {COLUMNS_OF_R}, EXISTS")), "{sql}");
+        assert!(sql.starts_with(&format!("SELECT n.at, {COLUMNS_OF_R}{IN_GROUPS_OF_R} FROM")), "{sql}");
     }
 }

@@ -11,8 +11,8 @@ use scimd_store::{
 use crate::error::{OpResult, corrupt, from_pg};
 use crate::filter::{KeyType, at_most_one, compile, compile_sort_key};
 use crate::resource::{
-    COLUMN_COUNT, COLUMNS, COLUMNS_OF_R, MEMBER_ARRAY_COLUMN_COUNT, MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL,
-    from_row, kind_code, kind_from_code, members_from_row,
+    COLUMN_COUNT, COLUMNS, COLUMNS_OF_R, IN_GROUPS, IN_GROUPS_OF_R, MEMBER_ARRAY_COLUMN_COUNT,
+    MEMBER_ARRAY_COLUMNS, MEMBER_ARRAYS_SQL, from_row, kind_code, kind_from_code, members_from_row,
 };
 use crate::sql::{Param, Sql};
 
@@ -117,23 +117,14 @@ pub(crate) fn query_sql(query: &StoreQuery, with_memberships: bool) -> OpResult<
     let member_comma = if member_columns.is_empty() { "" } else { ", " };
     // Whether each resource belongs to any group: most belong to none, and their page needs
     // no second statement.
-    macro_rules! in_groups_of {
-        ($row:literal) => {
-            if with_memberships {
-                concat!(", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = ", $row, ".id)")
-            } else {
-                ""
-            }
-        };
-    }
-    let in_groups = in_groups_of!("x");
+    let (in_groups, in_groups_of_r) = if with_memberships { (IN_GROUPS, IN_GROUPS_OF_R) } else { ("", "") };
     if query.offset == 0 && !query.by_keyset() && query.sort.is_none() {
         if member_columns.is_empty() && at_most_one(query.kind, &query.filter) {
             // An equality on a unique key (`userName eq`: the lookup before each create of
             // Entra ID and Okta): a row at most, so neither order nor limit, whose nodes cost
             // about an eighth of PostgreSQL's CPU for the lookup.
-            sql.text = ["SELECT NULL::bigint, NULL::text, ", COLUMNS_OF_R, in_groups_of!("r"), " ", &matches]
-                .concat();
+            sql.text =
+                ["SELECT NULL::bigint, NULL::text, ", COLUMNS_OF_R, in_groups_of_r, " ", &matches].concat();
             return Ok((sql, None));
         }
         // The first page in creation order (`displayName eq "..."`, `emails.value eq "..."`):
@@ -540,13 +531,7 @@ mod tests {
     }
 
     fn user_name(op: scimd_core::filter::CompareOp) -> ClaimFilter {
-        ClaimFilter::Compare {
-            path: scimd_claims::ClaimPath::Claim { claim: scimd_claims::claims::USER_NAME.into(), sub: None },
-            op,
-            value: scimd_core::filter::CompValue::Str("kim".into()),
-            attr_type: scimd_core::schema::AttrType::String,
-            case_exact: false,
-        }
+        scimd_store_testkit::fixtures::compare(scimd_claims::claims::USER_NAME, op, "kim", false)
     }
 
     #[test]

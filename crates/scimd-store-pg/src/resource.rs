@@ -48,6 +48,21 @@ pub(crate) const COLUMNS_OF_R: &str = columns_of!("r");
 /// How many columns [`COLUMNS`] names.
 pub(crate) const COLUMN_COUNT: usize = 7;
 
+/// A column after those of the row named `$row` (hence the leading comma): whether its
+/// resource belongs to any group. Most belong to none, and a read that comes with memberships
+/// then needs no second statement.
+macro_rules! in_groups_of {
+    ($row:literal) => {
+        concat!(", EXISTS (SELECT 1 FROM members AS g WHERE g.member_id = ", $row, ".id)")
+    };
+}
+
+/// [`in_groups_of`] the row named `x`.
+pub(crate) const IN_GROUPS: &str = in_groups_of!("x");
+
+/// [`in_groups_of`] the row named `r`.
+pub(crate) const IN_GROUPS_OF_R: &str = in_groups_of!("r");
+
 /// The stored code of a kind.
 pub(crate) fn kind_code(kind: ResourceKind) -> i16 {
     match kind {
@@ -194,6 +209,7 @@ mod tests {
         assert_eq!(COLUMNS.split(", ").count(), COLUMN_COUNT);
         assert_eq!(COLUMNS_OF_R.replace("r.", "x."), COLUMNS);
         assert!(COLUMNS.starts_with("x.seq, x.id, ") && COLUMNS.ends_with(", x.claims"));
+        assert_eq!(IN_GROUPS_OF_R.replace("r.", "x."), IN_GROUPS);
     }
 
     #[test]

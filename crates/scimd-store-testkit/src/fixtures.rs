@@ -1,6 +1,9 @@
 //! What the checks build on: fixed times, resources, members, queries.
 
+use scimd_claims::ClaimPath;
 use scimd_claims::claims::{DISPLAY_NAME, EXTERNAL_ID, GROUP_DISPLAY_NAME, USER_NAME};
+use scimd_core::filter::{CompValue, CompareOp};
+use scimd_core::schema::AttrType;
 use scimd_store::{
     ClaimFilter, Claims, Member, MemberChange, Membership, NewResource, Replacement, ResourceKind,
     StoreQuery, UserStore,
@@ -69,6 +72,17 @@ pub fn eq(claim: &str, value: &str) -> ClaimFilter {
 
 pub fn eq_exact(claim: &str, value: &str) -> ClaimFilter {
     ClaimFilter::Eq { claim: claim.to_owned(), value: value.to_owned(), case_exact: true }
+}
+
+/// `claim op "value"` on a single-valued string claim, as a filter of a client compiles.
+pub fn compare(claim: &str, op: CompareOp, value: &str, case_exact: bool) -> ClaimFilter {
+    ClaimFilter::Compare {
+        path: ClaimPath::Claim { claim: claim.to_owned(), sub: None },
+        op,
+        value: CompValue::Str(value.to_owned()),
+        attr_type: AttrType::String,
+        case_exact,
+    }
 }
 
 /// A query of users: the first 100 in creation order.
